@@ -1,0 +1,1 @@
+"""The harness: config, data, training, metrics, profiling, reports, CLI."""

@@ -1,0 +1,39 @@
+"""Training section of a run config (defaults: GauGAN's official values)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from bench.schema import Strict
+
+
+class LossConfig(Strict):
+    gan_mode: Literal["hinge", "lsgan", "vanilla"] = "hinge"
+    lambda_feat: float = 10.0  # feature matching; 0 turns it off
+    lambda_vgg: float = 10.0  # VGG19 perceptual; 0 turns it off
+    lambda_kl: float = 0.05  # only with an encoder
+    lambda_l1: float = 0.0  # pix2pix uses 100
+    # When the VGG19 weight file is absent: "error" stops, "disable" turns the loss
+    # off with a logged warning (and records that in the run's metrics).
+    vgg_if_missing: Literal["error", "disable"] = "disable"
+
+
+class TrainConfig(Strict):
+    steps: int = 1000
+    lr_g: float = 1e-4  # TTUR: G 1e-4, D 4e-4 (official GauGAN)
+    lr_d: float = 4e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+    decay_start: int | None = None  # linear lr decay to 0 from this step; None: constant
+    losses: LossConfig = Field(default_factory=LossConfig)
+    amp: Literal["none", "bf16", "fp16"] = "none"  # autocast dtype on CUDA
+    channels_last: bool = False
+    # pix2pixHD coarse-to-fine: steps training the global generator alone (at half
+    # resolution), then steps with the global generator frozen, then joint.
+    global_steps: int = 0
+    fix_global_steps: int = 0
+    log_every: int = 10
+    sample_every: int = 200
+    ckpt_every: int = 200
