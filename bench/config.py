@@ -23,6 +23,7 @@ from bench.errors import BenchError
 from bench.metrics.config import EvalConfig
 from bench.schema import Strict
 from bench.train.config import TrainConfig
+import gaugan.models  # noqa: F401  (registers every model)
 from gaugan.registry import DISCRIMINATORS, ENCODERS, GENERATORS, Registry, UnknownNameError
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
@@ -62,7 +63,7 @@ class ModelConfig(Strict):
     """Generator, discriminator and (optional) encoder, each a registered variant."""
 
     generator: Any = Field(default_factory=lambda: {"arch": "spade"})
-    discriminator: Any = Field(default_factory=lambda: {"arch": "multiscale"})
+    discriminator: Any = Field(default_factory=lambda: {"arch": "spade_multiscale"})
     encoder: Any = None
 
     @field_validator("generator", mode="before")

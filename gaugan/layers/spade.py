@@ -26,8 +26,10 @@ class SPADE(nn.Module):
         norm: type[nn.Module] = ParamFreeInstanceNorm,
         hidden: int = 128,
         kernel_size: int = 3,
+        backend: str = "eager",  # eager | compile | triton | auto (gaugan.kernels)
     ):
         super().__init__()
+        self.backend = backend
         pad = kernel_size // 2
         self.param_free_norm = norm(norm_nc)
         self.mlp_shared = nn.Sequential(
