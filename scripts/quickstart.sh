@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Quick start 1/2: set up, then run the main job (SPADE vs instance norm) on the
+# built-in synthetic data. Extra arguments go to `bench run` (e.g. --profile smoke).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/bench run ablations/spade_vs_in.yaml "$@"
