@@ -1,0 +1,52 @@
+"""pix2pix facades: one JPEG per pair, photo on the left half, colour label map on the right.
+
+The label colours are JPEG-compressed, so class ids are recovered by snapping every
+pixel to the nearest of the 12 palette colours jet(i/11) (class id = i).
+
+Ambiguous pixel (reported, not dropped): with c1, c2 the nearest and second-nearest
+palette colours, h = |c1 - c2| / 2 and b = the pixel's distance to the plane halfway
+between c1 and c2 (b = (d2^2 - d1^2) / (2 |c1 - c2|)), a pixel is ambiguous when
+    b < BOUNDARY_FRACTION * h     (it sits in the middle band between two colours), or
+    d1 > FAR_DISTANCE             (no palette colour is near: blended or drifted).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+# matplotlib jet sampled at i/11, rounded to 0..255 (the pix2pix rendering of CMP labels).
+PALETTE = np.array([
+    (0, 0, 128), (0, 0, 232), (0, 56, 255), (0, 148, 255), (12, 244, 235), (86, 255, 160),
+    (160, 255, 86), (235, 255, 12), (255, 171, 0), (255, 85, 0), (232, 0, 0), (128, 0, 0),
+], dtype=np.int64)
+BOUNDARY_FRACTION = 0.25
+FAR_DISTANCE = 64.0  # RGB units (0..255 per channel)
+
+
+def snap_to_palette(rgb: np.ndarray, palette: np.ndarray = PALETTE) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w, 3) uint8 -> (ids (h, w) int64, ambiguous (h, w) bool).
+
+    Squared distances are exact integers, so ties go to the lower class id (argmin)."""
+    pal = np.asarray(palette, dtype=np.int32)
+    x = rgb.reshape(-1, 1, 3).astype(np.int32)
+    d2 = ((x - pal[None]) ** 2).sum(-1)  # (P, K) squared distances
+    rows = np.arange(len(d2))
+    i1 = d2.argmin(1)
+    s1 = d2[rows, i1].astype(np.float64)
+    d2[rows, i1] = np.iinfo(np.int32).max
+    i2 = d2.argmin(1)
+    s2 = d2[rows, i2].astype(np.float64)
+    sep = np.sqrt(((pal[i1] - pal[i2]) ** 2).sum(-1))  # |c1 - c2|
+    b = (s2 - s1) / (2 * sep)  # distance to the plane halfway between c1 and c2
+    ambiguous = (b < BOUNDARY_FRACTION * sep / 2) | (np.sqrt(s1) > FAR_DISTANCE)
+    h, w = rgb.shape[:2]
+    return i1.reshape(h, w).astype(np.int64), ambiguous.reshape(h, w)
+
+
+def read_facade(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A pix2pix facades file -> (photo (h, w, 3) uint8, ids (h, w), ambiguous (h, w))."""
+    ab = np.asarray(Image.open(path).convert("RGB"))
+    w = ab.shape[1] // 2
+    ids, ambiguous = snap_to_palette(ab[:, w:2 * w])
+    return ab[:, :w], ids, ambiguous
