@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch.nn as nn
 
 from bench.data.base import DatasetInfo
+from bench.errors import BenchError
 from gaugan.registry import BuildContext
 
 
@@ -23,12 +24,18 @@ def build_context(cfg, info: DatasetInfo) -> BuildContext:
     return BuildContext(semantic_nc=info.semantic_nc, image_size=(h, w), output_nc=3)
 
 
+def build_modules(model_cfg, ctx: BuildContext) -> tuple[nn.Module, nn.Module, nn.Module | None]:
+    """Build G, D, E; a shape the architecture cannot take becomes a BenchError."""
+    built = []
+    for key in ("generator", "discriminator", "encoder"):
+        sub = getattr(model_cfg, key)
+        try:
+            built.append(sub.build(ctx) if sub is not None else None)
+        except ValueError as e:
+            raise BenchError(f"model.{key} ({type(sub).arch}): {e}") from None
+    return built[0], built[1], built[2]
+
+
 def build_networks(cfg, info: DatasetInfo) -> Networks:
     """cfg: bench.config.RunConfig. Each model config's build(ctx) makes the module."""
-    ctx = build_context(cfg, info)
-    m = cfg.model
-    return Networks(
-        G=m.generator.build(ctx),
-        D=m.discriminator.build(ctx),
-        E=m.encoder.build(ctx) if m.encoder is not None else None,
-    )
+    return Networks(*build_modules(cfg.model, build_context(cfg, info)))

@@ -62,8 +62,10 @@ def _dump_registered(value: Any) -> dict | None:
 class ModelConfig(Strict):
     """Generator, discriminator and (optional) encoder, each a registered variant."""
 
-    generator: Any = Field(default_factory=lambda: {"arch": "spade"})
-    discriminator: Any = Field(default_factory=lambda: {"arch": "spade_multiscale"})
+    generator: Any = Field(default_factory=lambda: {"arch": "spade"}, validate_default=True)
+    discriminator: Any = Field(
+        default_factory=lambda: {"arch": "spade_multiscale"}, validate_default=True
+    )
     encoder: Any = None
 
     @field_validator("generator", mode="before")

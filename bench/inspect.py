@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench.build import build_context
+from bench.build import build_context, build_modules
 from bench.config import RunConfig, read_yaml, resolve_path, validate_run_config
 
 
@@ -36,9 +36,7 @@ def model_cost(cfg: RunConfig, count_flops: bool = True) -> dict:
     ctx = build_context(cfg, info)
     m = cfg.model
     with torch.device("meta"):
-        G = m.generator.build(ctx)
-        D = m.discriminator.build(ctx)
-        E = m.encoder.build(ctx) if m.encoder is not None else None
+        G, D, E = build_modules(m, ctx)
     cost = {
         "semantic_nc": ctx.semantic_nc,
         "image_size": list(ctx.image_size),
@@ -51,7 +49,7 @@ def model_cost(cfg: RunConfig, count_flops: bool = True) -> dict:
         label_in = getattr(G, "input_nc", ctx.semantic_nc)  # pix2pix colour input: 3
         with torch.device("meta"):
             seg = torch.zeros(1, label_in, h, w)
-            seg_d = torch.zeros(1, ctx.semantic_nc, h, w)
+            seg_d = torch.zeros(1, getattr(D, "label_nc", ctx.semantic_nc), h, w)
             img = torch.zeros(1, ctx.output_nc, h, w)
             # The encoder's z only changes G's first layer; G's FLOPs are counted from
             # the label map path it shares with the no-encoder model plus E separately.
