@@ -1,1 +1,123 @@
-"""(being written)"""
+"""The "Concat" / instance-norm baseline: GauGAN's decoder with SPADE replaced by plain
+instance norm, the label map fed at the input only (the 3x3 conv on the downsampled map).
+
+It is the model the SPADE paper argues against (Sec. 3.1): a label map that enters
+only through conv -> norm loses its information where it is uniform, because
+instance norm subtracts the (uniform) mean. Block layout, widths, spectral norm and
+upsampling schedule are those of SPADEGenerator, so the two differ only in the norm.
+
+Choices:
+- Instance norm without affine parameters, as the official non-SPADE norm layers
+  (get_nonspade_norm_layer 'instance') and pix2pixHD: the comparison then isolates
+  the learned modulation, with no unconditional scale/shift in its place.
+- The input conv pads by replicating the border instead of with zeros. With zero
+  padding a uniform map gives a non-uniform conv output at the border, so class
+  identity would leak through a padding artifact; with replicate padding the conv is
+  translation-equivariant, as the chapter's argument assumes. Same parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gaugan.layers.norms import ParamFreeInstanceNorm
+from gaugan.layers.spade_resblock import LRELU_SLOPE
+from gaugan.layers.spectral import maybe_spectral
+from gaugan.models.spade_generator import NUM_UP, _check_choice, _up, latent_size
+from gaugan.registry import GENERATORS, BuildContext
+
+
+class NormResBlock(nn.Module):
+    """SPADEResBlock with each SPADE replaced by a label-independent norm (same names)."""
+
+    def __init__(self, fin: int, fout: int, norm: type[nn.Module], spectral: bool):
+        super().__init__()
+        self.learned_shortcut = fin != fout
+        fmid = min(fin, fout)
+        self.conv_0 = maybe_spectral(nn.Conv2d(fin, fmid, 3, padding=1), spectral)
+        self.conv_1 = maybe_spectral(nn.Conv2d(fmid, fout, 3, padding=1), spectral)
+        self.norm_0, self.norm_1 = norm(fin), norm(fmid)
+        if self.learned_shortcut:
+            self.conv_s = maybe_spectral(nn.Conv2d(fin, fout, 1, bias=False), spectral)
+            self.norm_s = norm(fin)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_s = self.conv_s(self.norm_s(x)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x), LRELU_SLOPE))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx), LRELU_SLOPE))
+        return x_s + dx
+
+
+class ConcatGenerator(nn.Module):
+    def __init__(
+        self,
+        semantic_nc: int,
+        image_size: tuple[int, int],
+        output_nc: int = 3,
+        ngf: int = 64,
+        num_upsampling_layers: str = "normal",
+        spectral: bool = True,
+    ):
+        super().__init__()
+        _check_choice("num_upsampling_layers", num_upsampling_layers, tuple(NUM_UP))
+        self.num_upsampling_layers = num_upsampling_layers
+        self.sh, self.sw = latent_size(image_size, num_upsampling_layers)
+        nf = ngf
+        self.fc = nn.Conv2d(semantic_nc, 16 * nf, 3, padding=1, padding_mode="replicate")
+
+        def block(fin: int, fout: int) -> NormResBlock:
+            return NormResBlock(fin, fout, ParamFreeInstanceNorm, spectral)
+
+        self.head_0 = block(16 * nf, 16 * nf)
+        self.G_middle_0 = block(16 * nf, 16 * nf)
+        self.G_middle_1 = block(16 * nf, 16 * nf)
+        self.up_0 = block(16 * nf, 8 * nf)
+        self.up_1 = block(8 * nf, 4 * nf)
+        self.up_2 = block(4 * nf, 2 * nf)
+        self.up_3 = block(2 * nf, nf)
+        final_nc = nf
+        if num_upsampling_layers == "most":
+            self.up_4 = block(nf, nf // 2)
+            final_nc = nf // 2
+        self.conv_img = nn.Conv2d(final_nc, output_nc, 3, padding=1)
+
+    def forward(self, seg: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        """seg: (N, semantic_nc, H, W) one-hot map -> (N, 3, H, W). z is not used
+        (accepted so every generator has the same call signature)."""
+        x = self.fc(F.interpolate(seg, size=(self.sh, self.sw), mode="nearest"))
+        more = self.num_upsampling_layers in ("more", "most")
+        x = self.head_0(x)
+        x = self.G_middle_0(_up(x))
+        x = self.G_middle_1(_up(x) if more else x)
+        for blk in (self.up_0, self.up_1, self.up_2, self.up_3):
+            x = blk(_up(x))
+        if self.num_upsampling_layers == "most":
+            x = self.up_4(_up(x))
+        return torch.tanh(self.conv_img(F.leaky_relu(x, LRELU_SLOPE)))
+
+
+@GENERATORS.register("concat")
+@dataclass
+class ConcatGeneratorConfig:
+    ngf: int = 64
+    num_upsampling_layers: str = "normal"  # normal | more | most
+    spectral: bool = True
+
+    def __post_init__(self):
+        _check_choice("num_upsampling_layers", self.num_upsampling_layers, tuple(NUM_UP))
+        if self.ngf < 1:
+            raise ValueError(f"ngf={self.ngf} must be >= 1")
+
+    def build(self, ctx: BuildContext) -> ConcatGenerator:
+        return ConcatGenerator(
+            semantic_nc=ctx.semantic_nc,
+            image_size=ctx.image_size,
+            output_nc=ctx.output_nc,
+            ngf=self.ngf,
+            num_upsampling_layers=self.num_upsampling_layers,
+            spectral=self.spectral,
+        )

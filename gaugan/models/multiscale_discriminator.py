@@ -1,1 +1,126 @@
-"""(being written)"""
+"""GauGAN's multi-scale PatchGAN discriminator (official MultiscaleDiscriminator with
+NLayerDiscriminator subnets), returning every intermediate feature for feature matching.
+
+Each scale k sees the input average-pooled k times (3x3, stride 2, padding 1,
+count_include_pad=False). One scale, n_layers = 4, nf = ndf:
+
+    model0  4x4 conv s2  in -> nf            + bias, LeakyReLU(0.2)   (no norm, no spectral)
+    model1  4x4 conv s2  nf -> 2nf           norm, LeakyReLU(0.2)
+    model2  4x4 conv s2  2nf -> 4nf          norm, LeakyReLU(0.2)
+    model3  4x4 conv s1  4nf -> 8nf          norm, LeakyReLU(0.2)    (last middle layer: stride 1)
+    model4  4x4 conv s1  8nf -> 1            + bias                   (the patch prediction)
+
+Widths are capped at 512; padding is 2 (ceil((4 - 1) / 2)), as official. "norm" on a
+middle layer is the official norm_D 'spectralinstance': spectral norm on the conv, no
+conv bias (the norm cancels it), then instance norm without affine. Official names:
+discriminator_<k>.model<j>.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gaugan.layers.spectral import maybe_spectral
+from gaugan.registry import DISCRIMINATORS, BuildContext
+
+NORMS = ("instance", "batch", "none")
+
+
+class NLayerDiscriminator(nn.Module):
+    def __init__(
+        self,
+        input_nc: int,
+        ndf: int = 64,
+        n_layers: int = 4,
+        norm: str = "instance",
+        spectral: bool = True,
+    ):
+        super().__init__()
+        kw, pad = 4, 2
+        layers = [[nn.Conv2d(input_nc, ndf, kw, stride=2, padding=pad), nn.LeakyReLU(0.2)]]
+        nf = ndf
+        for n in range(1, n_layers):
+            nf_prev, nf = nf, min(nf * 2, 512)
+            stride = 1 if n == n_layers - 1 else 2
+            conv = nn.Conv2d(nf_prev, nf, kw, stride=stride, padding=pad, bias=norm == "none")
+            layer: list[nn.Module] = [maybe_spectral(conv, spectral)]
+            if norm == "instance":
+                layer.append(nn.InstanceNorm2d(nf, affine=False))
+            elif norm == "batch":  # official 'batch' in D is affine
+                layer.append(nn.BatchNorm2d(nf, affine=True))
+            # Official wraps (conv, norm) in its own Sequential: keep the nesting for names.
+            block = nn.Sequential(*layer) if norm != "none" else layer[0]
+            layers.append([block, nn.LeakyReLU(0.2)])
+        layers.append([nn.Conv2d(nf, 1, kw, stride=1, padding=pad)])
+        for j, layer in enumerate(layers):
+            self.add_module(f"model{j}", nn.Sequential(*layer))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x: (N, C, H, W) -> output of every group; the last is the (N, 1, h, w) prediction."""
+        feats = []
+        for module in self.children():
+            x = module(x)
+            feats.append(x)
+        return feats
+
+
+class MultiscaleDiscriminator(nn.Module):
+    def __init__(
+        self,
+        input_nc: int,
+        num_D: int = 2,
+        n_layers: int = 4,
+        ndf: int = 64,
+        norm: str = "instance",
+        spectral: bool = True,
+    ):
+        super().__init__()
+        for k in range(num_D):
+            self.add_module(
+                f"discriminator_{k}", NLayerDiscriminator(input_nc, ndf, n_layers, norm, spectral)
+            )
+
+    def forward(self, label: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:
+        """label: (N, semantic_nc, H, W) one-hot; image: (N, 3, H, W) in [-1, 1].
+
+        Returns one list per scale (finest first) of intermediate features; the last
+        entry of each list is that scale's patch prediction.
+        """
+        x = torch.cat([label, image], dim=1)
+        out = []
+        for k, d in enumerate(self.children()):
+            if k > 0:
+                x = F.avg_pool2d(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+            out.append(d(x))
+        return out
+
+
+@DISCRIMINATORS.register("spade_multiscale")
+@dataclass
+class MultiscaleDiscriminatorConfig:
+    num_D: int = 2
+    n_layers: int = 4
+    ndf: int = 64
+    spectral: bool = True
+    norm: str = "instance"  # instance | batch | none  (official norm_D 'spectralinstance')
+
+    def __post_init__(self):
+        if self.norm not in NORMS:
+            raise ValueError(f"norm={self.norm!r} is not valid; valid: {', '.join(NORMS)}")
+        for key in ("num_D", "n_layers", "ndf"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key}={getattr(self, key)} must be >= 1")
+
+    def build(self, ctx: BuildContext) -> MultiscaleDiscriminator:
+        return MultiscaleDiscriminator(
+            ctx.semantic_nc + ctx.output_nc,
+            self.num_D,
+            self.n_layers,
+            self.ndf,
+            self.norm,
+            self.spectral,
+        )
