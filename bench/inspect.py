@@ -45,6 +45,9 @@ def model_cost(cfg: RunConfig, count_flops: bool = True) -> dict:
         "params_E": count_params(E),
     }
     if count_flops:
+        for net in (G, D, E):  # inference FLOPs; batch norm on one image needs eval mode
+            if net is not None:
+                net.eval()
         h, w = ctx.image_size
         label_in = getattr(G, "input_nc", ctx.semantic_nc)  # pix2pix colour input: 3
         with torch.device("meta"):
@@ -108,5 +111,8 @@ def _print_table(rows: list[dict]) -> None:
             _fmt(r.get("flops_G")),
             _fmt(r.get("flops_D")),
         )
-    Console().print(t)
+    console = Console()
+    if not console.is_terminal:  # pipes and logs: don't wrap the numbers
+        console = Console(width=160)
+    console.print(t)
 
