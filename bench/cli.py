@@ -128,7 +128,12 @@ def profile_spade(
     """SPADE throughput: eager vs torch.compile vs Triton, with bandwidth and roofline."""
     from bench.profile.spade import profile_spade as _profile
 
-    _profile(device=device, dtype=dtype, as_json=json_, quick=quick, out=out)
+    result = _profile(device=device, dtype=dtype, as_json=json_, quick=quick, out=out)
+    failed = [r for r in result["rows"] if r["error"]]
+    if failed:  # results are written, but a sweep with failing cases is not a success
+        typer.echo(f"error: {len(failed)} of {len(result['rows'])} cases failed "
+                   f"(first: {failed[0]['error']})", err=True)
+        raise typer.Exit(1)
 
 
 @data_app.command("synth")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, field_serializer, field_validator
+from pydantic import Field, ValidationError, field_serializer, field_validator, model_validator
 
 from bench.data.config import DataConfig
 from bench.errors import BenchError
@@ -87,6 +87,22 @@ class ModelConfig(Strict):
     def _ser(self, v):
         return _dump_registered(v)
 
+    @model_validator(mode="after")
+    def _consistent(self):
+        """Options of G, D and E that must agree; a mismatch would crash mid-training."""
+        g, d, e = self.generator, self.discriminator, self.encoder
+        use_vae = getattr(g, "use_vae", False)
+        if use_vae and e is None:
+            raise ValueError("generator.use_vae is true but no encoder is set (encoder: {arch: conv_vae})")
+        if e is not None and not use_vae:
+            raise ValueError(f"an encoder is set but generator {type(g).arch!r} has use_vae false")
+        if e is not None and getattr(e, "z_dim", None) != getattr(g, "z_dim", None):
+            raise ValueError(f"encoder.z_dim {e.z_dim} != generator.z_dim {getattr(g, 'z_dim', None)}")
+        g_in, d_in = getattr(g, "label_input", "onehot"), getattr(d, "label_input", "onehot")
+        if g_in != d_in:
+            raise ValueError(f"generator.label_input {g_in!r} != discriminator.label_input {d_in!r}")
+        return self
+
 
 class RunConfig(Strict):
     name: str = "run"
@@ -123,9 +139,11 @@ def resolve_path(path: str | os.PathLike, subdir: str = "") -> Path:
 
 def read_yaml(path: Path) -> dict:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise BenchError(f"{path}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise BenchError(f"{path}: not a UTF-8 text file") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -170,7 +188,10 @@ def parse_set(items: list[str]) -> list[tuple[str, Any]]:
         if "=" not in item:
             raise BenchError(f"--set {item!r}: expected KEY=VALUE")
         k, v = item.split("=", 1)
-        out.append((k.strip(), yaml.safe_load(v)))
+        try:
+            out.append((k.strip(), yaml.safe_load(v)))
+        except yaml.YAMLError:
+            raise BenchError(f"--set {item!r}: the value is not valid YAML") from None
     return out
 
 

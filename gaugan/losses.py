@@ -41,10 +41,17 @@ def _gan_loss_single(
 
 
 def gan_loss(
-    pred: DOutput, target_is_real: bool, for_discriminator: bool, mode: str = "hinge"
+    pred: DOutput,
+    target_is_real: bool,
+    for_discriminator: bool,
+    mode: str = "hinge",
+    scale_reduction: str = "mean",
 ) -> torch.Tensor:
-    """GAN loss of D's output; for a multi-scale output, the mean over scales of each
-    scale's loss on its last entry (the prediction)."""
+    """GAN loss of D's output; for a multi-scale output, each scale's loss on its last
+    entry (the prediction), reduced over scales: "mean" as official SPADE, "sum" as
+    official pix2pixHD (its GANLoss adds the scales up)."""
+    if scale_reduction not in ("mean", "sum"):
+        raise ValueError(f"scale_reduction {scale_reduction!r} is not valid; valid: mean, sum")
     if isinstance(pred, torch.Tensor):
         return _gan_loss_single(pred, target_is_real, for_discriminator, mode)
     losses = [
@@ -56,16 +63,24 @@ def gan_loss(
         )
         for scale in pred
     ]
-    return torch.stack(losses).mean()
+    total = torch.stack(losses)
+    return total.mean() if scale_reduction == "mean" else total.sum()
 
 
-def discriminator_loss(pred_fake: DOutput, pred_real: DOutput, mode: str = "hinge"):
+def discriminator_loss(
+    pred_fake: DOutput, pred_real: DOutput, mode: str = "hinge", scale_reduction: str = "mean"
+):
     """(loss on fakes, loss on reals) for the D step; the trainer sums them."""
-    return (gan_loss(pred_fake, False, True, mode), gan_loss(pred_real, True, True, mode))
+    return (
+        gan_loss(pred_fake, False, True, mode, scale_reduction),
+        gan_loss(pred_real, True, True, mode, scale_reduction),
+    )
 
 
-def generator_gan_loss(pred_fake: DOutput, mode: str = "hinge") -> torch.Tensor:
-    return gan_loss(pred_fake, True, False, mode)
+def generator_gan_loss(
+    pred_fake: DOutput, mode: str = "hinge", scale_reduction: str = "mean"
+) -> torch.Tensor:
+    return gan_loss(pred_fake, True, False, mode, scale_reduction)
 
 
 def feature_matching_loss(

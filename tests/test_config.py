@@ -78,3 +78,33 @@ def test_validate_reports_every_problem():
         validate_run_config({"seed": "x", "oops": 1}, "inline")
     msg = str(e.value)
     assert "inline: seed" in msg and "inline: oops: unknown key" in msg
+
+
+@pytest.mark.parametrize(
+    "model, needle",
+    [
+        ({"generator": {"arch": "spade", "use_vae": True}}, "no encoder is set"),
+        ({"encoder": {"arch": "conv_vae"}}, "use_vae false"),
+        (
+            {"generator": {"arch": "spade", "use_vae": True, "z_dim": 64}, "encoder": {"arch": "conv_vae"}},
+            "encoder.z_dim 256 != generator.z_dim 64",
+        ),
+        (
+            {"generator": {"arch": "pix2pix_unet256", "label_input": "color"}, "discriminator": {"arch": "pix2pix_patch"}},
+            "label_input",
+        ),
+    ],
+)
+def test_inconsistent_models_are_rejected(model, needle):
+    with pytest.raises(BenchError, match="model") as e:
+        validate_run_config({"model": model}, "inline")
+    assert needle in str(e.value)
+
+
+def test_non_utf8_yaml_and_bad_set_value(tmp_path):
+    p = tmp_path / "latin1.yaml"
+    p.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(BenchError, match="UTF-8"):
+        load_run_config(p)
+    with pytest.raises(BenchError, match="not valid YAML"):
+        load_run_config(write(tmp_path, {}), ["name=@x"])

@@ -136,3 +136,12 @@ def test_vgg_loss_loads_weights_from_torch_home(tmp_path, monkeypatch):
         loss_fn.imagenet_normalize = True
         got = loss_fn(x, y)
     assert got.item() == pytest.approx(want.item(), rel=1e-4)
+
+
+def test_scale_reduction_mean_vs_sum():
+    # Two scales with LSGAN on real targets: per-scale losses (1-0)^2 = 1 and (1-3)^2 = 4.
+    from gaugan.losses import gan_loss
+
+    pred = [[torch.zeros(1, 1, 2, 2)], [torch.full((1, 1, 2, 2), 3.0)]]
+    assert gan_loss(pred, True, True, "lsgan", "mean").item() == pytest.approx(2.5)
+    assert gan_loss(pred, True, True, "lsgan", "sum").item() == pytest.approx(5.0)

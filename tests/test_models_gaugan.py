@@ -399,3 +399,21 @@ def test_presets_build_official_counts(name, nc, hw, mode, vae):
     assert (nets.E is not None) == vae
     if vae:
         assert count(nets.E) == encoder_ref()
+
+
+@pytest.mark.parametrize("arch", ["spade", "concat"])
+def test_label_channel_mismatch_is_a_clear_error(arch):
+    from gaugan.registry import GENERATORS, BuildContext
+
+    ctx = BuildContext(semantic_nc=5, image_size=(64, 64))
+    G = GENERATORS.build(arch, ctx, ngf=8)
+    with pytest.raises(ValueError, match=r"expected a \(N, 5, H, W\) tensor, got \(1, 4, 64, 64\)"):
+        G(torch.zeros(1, 4, 64, 64))
+
+
+def test_discriminator_channel_mismatch_is_a_clear_error():
+    from gaugan.registry import DISCRIMINATORS, BuildContext
+
+    D = DISCRIMINATORS.build("spade_multiscale", BuildContext(semantic_nc=5, image_size=(64, 64)), ndf=8)
+    with pytest.raises(ValueError, match="label\\+image"):
+        D(torch.zeros(1, 4, 64, 64), torch.zeros(1, 3, 64, 64))

@@ -13,7 +13,8 @@ between c1 and c2 (b = (d2^2 - d1^2) / (2 |c1 - c2|)), a pixel is ambiguous when
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+
+from bench.data.pairs import open_image
 
 # matplotlib jet sampled at i/11, rounded to 0..255 (the pix2pix rendering of CMP labels).
 PALETTE = np.array([
@@ -46,7 +47,7 @@ def snap_to_palette(rgb: np.ndarray, palette: np.ndarray = PALETTE) -> tuple[np.
 
 def read_facade(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A pix2pix facades file -> (photo (h, w, 3) uint8, ids (h, w), ambiguous (h, w))."""
-    ab = np.asarray(Image.open(path).convert("RGB"))
+    ab = np.asarray(open_image(path).convert("RGB"))
     w = ab.shape[1] // 2
     ids, ambiguous = snap_to_palette(ab[:, w:2 * w])
     return ab[:, :w], ids, ambiguous

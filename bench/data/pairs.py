@@ -23,7 +23,7 @@ class Pair:
     encoding: str = "ids"
 
 
-def _open(path: Path) -> Image.Image:
+def open_image(path: Path) -> Image.Image:
     try:
         im = Image.open(path)
         im.load()
@@ -36,7 +36,7 @@ def _open(path: Path) -> Image.Image:
 
 def read_ids_file(path: Path) -> np.ndarray:
     """A label-id or instance-id image -> (h, w) int64. Colour (RGB) labels are refused."""
-    im = _open(path)
+    im = open_image(path)
     if im.mode not in ("L", "P", "I", "I;16", "I;16B", "I;16L", "1"):
         raise BenchError(f"{path}: expected a single-channel label-id image, got mode {im.mode} "
                          "(colour label maps need a palette: use dataset facades)")
@@ -60,7 +60,10 @@ def decode_ids(raw: np.ndarray, encoding: str, info: DatasetInfo, path: Path) ->
         ids = raw
         if info.dontcare_id is not None:
             ids = np.where(raw == 255, info.dontcare_id, raw)
-    bad = (raw > valid_max) & ~((raw == 255) & (info.dontcare_id is not None))
+    # 255 means "unlabeled" only in the layouts that store it so (not ADE20K, whose
+    # don't-care is 0); anywhere else it is an id out of range like any other.
+    dontcare_255 = info.dontcare_id is not None and encoding != "ade20k"
+    bad = (raw > valid_max) & ~((raw == 255) & dontcare_255)
     if bad.any():
         v = int(raw[bad].max())
         lo = 1 if encoding == "cmp" else 0
@@ -77,7 +80,7 @@ def read_pair(pair: Pair, info: DatasetInfo) -> tuple[np.ndarray, np.ndarray, np
 
         rgb, ids, _ = read_facade(pair.image)
         return rgb, ids, None
-    rgb = np.asarray(_open(pair.image).convert("RGB"))
+    rgb = np.asarray(open_image(pair.image).convert("RGB"))
     ids = decode_ids(read_ids_file(pair.label), pair.encoding, info, pair.label)
     if ids.shape != rgb.shape[:2]:
         raise BenchError(f"{pair.label}: label size {ids.shape[1]}x{ids.shape[0]} does not match "

@@ -99,10 +99,11 @@ def resolve(backend: str, x: torch.Tensor, norm: nn.Module, training: bool) -> t
         if not triton_runs_on(x.device):
             _warn_once(f"SPADE triton: Triton does not run on {dev} here; running eager")
             return "eager", None
-        if x.dtype not in FUSED_DTYPES:
-            _warn_once(f"SPADE triton: dtype {x.dtype} unsupported; running eager")
-            return "eager", None
     elif backend == "compile" and not compile_runs_on(dev):
         _warn_once(f"SPADE compile: torch.compile cannot build for {dev} here; running eager")
+        return "eager", None
+    # Both fused paths compute in fp32 at most: float64 would silently lose precision.
+    if x.dtype not in FUSED_DTYPES:
+        _warn_once(f"SPADE {backend}: dtype {x.dtype} unsupported; running eager")
         return "eager", None
     return backend, mode

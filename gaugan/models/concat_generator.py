@@ -28,6 +28,7 @@ from gaugan.layers.norms import ParamFreeInstanceNorm
 from gaugan.layers.spade_resblock import LRELU_SLOPE
 from gaugan.layers.spectral import maybe_spectral
 from gaugan.models.spade_generator import NUM_UP, _check_choice, _up, latent_size
+from gaugan.models.checks import expect_channels
 from gaugan.registry import GENERATORS, BuildContext
 
 
@@ -63,6 +64,7 @@ class ConcatGenerator(nn.Module):
         spectral: bool = True,
     ):
         super().__init__()
+        self.semantic_nc = semantic_nc
         _check_choice("num_upsampling_layers", num_upsampling_layers, tuple(NUM_UP))
         self.num_upsampling_layers = num_upsampling_layers
         self.sh, self.sw = latent_size(image_size, num_upsampling_layers)
@@ -88,6 +90,7 @@ class ConcatGenerator(nn.Module):
     def forward(self, seg: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         """seg: (N, semantic_nc, H, W) one-hot map -> (N, 3, H, W). z is not used
         (accepted so every generator has the same call signature)."""
+        expect_channels(seg, self.semantic_nc, "Concat generator label map")
         x = self.fc(F.interpolate(seg, size=(self.sh, self.sw), mode="nearest"))
         more = self.num_upsampling_layers in ("more", "most")
         x = self.head_0(x)

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gaugan.layers.spectral import maybe_spectral
+from gaugan.models.checks import expect_channels
 from gaugan.registry import DISCRIMINATORS, BuildContext
 
 NORMS = ("instance", "batch", "none")
@@ -79,6 +80,7 @@ class MultiscaleDiscriminator(nn.Module):
         spectral: bool = True,
     ):
         super().__init__()
+        self.input_nc = input_nc  # label channels + image channels
         for k in range(num_D):
             self.add_module(
                 f"discriminator_{k}", NLayerDiscriminator(input_nc, ndf, n_layers, norm, spectral)
@@ -91,6 +93,7 @@ class MultiscaleDiscriminator(nn.Module):
         entry of each list is that scale's patch prediction.
         """
         x = torch.cat([label, image], dim=1)
+        expect_channels(x, self.input_nc, "multi-scale discriminator label+image")
         out = []
         for k, d in enumerate(self.children()):
             if k > 0:

@@ -25,6 +25,7 @@ from torch import nn
 from gaugan.kernels.backend import BACKENDS
 from gaugan.layers.norms import PARAM_FREE_NORMS
 from gaugan.layers.spade_resblock import LRELU_SLOPE, SPADEResBlock
+from gaugan.models.checks import expect_channels
 from gaugan.registry import GENERATORS, BuildContext
 
 NUM_UP = {"normal": 5, "more": 6, "most": 7}
@@ -69,6 +70,7 @@ class SPADEGenerator(nn.Module):
         backend: str = "eager",
     ):
         super().__init__()
+        self.semantic_nc = semantic_nc
         _check_choice("num_upsampling_layers", num_upsampling_layers, tuple(NUM_UP))
         self.num_upsampling_layers = num_upsampling_layers
         self.sh, self.sw = latent_size(image_size, num_upsampling_layers)
@@ -110,6 +112,7 @@ class SPADEGenerator(nn.Module):
 
         With use_vae and z None, z is drawn from N(0, I) (as official: random style).
         """
+        expect_channels(seg, self.semantic_nc, "SPADE generator label map")
         if self.use_vae:
             if z is None:
                 z = torch.randn(seg.shape[0], self.z_dim, device=seg.device, dtype=seg.dtype)
