@@ -1,0 +1,176 @@
+"""`bench run`: plan an experiment, train and evaluate each (variant, seed), collect, report.
+
+    experiment YAML --load+validate--> Experiment --resolve--> RunConfig per (variant, seed)
+    --skip complete / resume interrupted / train new--> run folders
+    --collect--> results.csv + env.json --report--> report.md / report.html
+
+Everything that can be checked is checked before the first folder is written, so bad input
+leaves earlier results untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.config import resolve_path, save_run_config
+from bench.errors import BenchError
+from bench.experiment.collect import write_results
+from bench.experiment.env import environment
+from bench.experiment.files import write_text_if_changed
+from bench.experiment.launch import parse_launcher, run_local, run_submitit
+from bench.experiment.resolve import PlannedRun, pick_profile, resolve_plan
+from bench.experiment.schema import Experiment, load_experiment
+from bench.experiment.state import RunState, run_state
+
+
+def check_data(plan: list[PlannedRun], exp: Experiment) -> None:
+    """A real data set's folder must exist before anything starts."""
+    from bench.data.registry import data_root
+
+    seen = set()
+    for pr in plan:
+        data = pr.cfg.data
+        if data.dataset == "synthetic" or (data.dataset, data.root) in seen:
+            continue
+        seen.add((data.dataset, data.root))
+        try:
+            root = data_root(data)
+        except BenchError as e:
+            raise BenchError(f"{exp.source} (variant {pr.variant}): {e}") from None
+        if not root.is_dir():
+            raise BenchError(f"{exp.source} (variant {pr.variant}): data.root: folder {root} "
+                             f"not found (dataset {data.dataset!r})")
+
+
+def check_models(plan: list[PlannedRun], exp: Experiment) -> None:
+    """Build every variant's networks on the meta device (no memory, no compute) and check
+    G/D/E pairing, so a size or pairing error stops the plan before any run starts."""
+    import torch
+
+    from bench.build import build_networks
+    from bench.data.registry import dataset_info
+    from bench.train.networks import check_model_pairing
+
+    seen = set()
+    for pr in plan:
+        key = (pr.variant, pr.cfg.model.model_dump_json(), pr.cfg.data.model_dump_json())
+        if key in seen:
+            continue
+        seen.add(key)
+        where = f"{exp.source} (variant {pr.variant})"
+        try:
+            check_model_pairing(pr.cfg)
+            with torch.device("meta"):
+                build_networks(pr.cfg, dataset_info(pr.cfg.data))
+        except BenchError as e:
+            raise BenchError(f"{where}: {e}") from None
+        except ValueError as e:  # a model's own size / option check
+            raise BenchError(f"{where}: model: {e}") from None
+
+
+def _fmt_time(s: float) -> str:
+    return f"{s / 60:.1f} min" if s >= 90 else f"{s:.0f} s"
+
+
+def print_plan(exp: Experiment, profile: str, out: Path, plan: list[PlannedRun],
+               states: dict[Path, RunState], launcher: str) -> None:
+    todo = [pr for pr in plan if states[pr.run_dir] is not RunState.COMPLETE]
+    print(f"experiment {exp.name} ({exp.source}), profile {profile}, launcher {launcher}")
+    print(f"output {out}")
+    for pr in plan:
+        print(f"  {pr.variant:<20} seed {pr.seed:<4} {states[pr.run_dir].value:<9} {pr.run_dir}")
+    est = exp.profiles[profile].est_seconds_per_run
+    eta = f", estimated {_fmt_time(est * len(todo))}" if est is not None and todo else ""
+    print(f"{len(plan)} runs: {len(plan) - len(todo)} complete, {len(todo)} to do{eta}")
+
+
+def write_snapshot(exp: Experiment, profile: str, out: Path) -> None:
+    """experiment.json: what `bench report` needs to rebuild the report from results alone."""
+    snap = {"experiment": exp.model_dump(mode="json"), "profile": profile,
+            "source": str(exp.source), "seeds": exp.seeds_for(profile)}
+    write_text_if_changed(out / "experiment.json", json.dumps(snap, indent=2) + "\n")
+
+
+def lock_output(out: Path):
+    """One `bench run` per output folder at a time (an advisory lock, released on exit)."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    f = open(out / ".bench.lock", "a")  # noqa: SIM115  (held until the process ends)
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise BenchError(f"{out}: another `bench run` is using this folder; wait for it or "
+                         "use --out") from None
+    return f
+
+
+def _execute(exp: Experiment, profile: str, out: Path, plan: list[PlannedRun],
+             states: dict[Path, RunState], device: str | None, kind: str, arg) -> Path:
+    """Train, evaluate, collect and report the runs of the plan not yet complete."""
+    # Seed-major order: after each seed every variant has a run, so an experiment stopped
+    # early still pairs variants on the seeds it finished.
+    seeds = exp.seeds_for(profile)
+    todo = sorted((pr for pr in plan if states[pr.run_dir] is not RunState.COMPLETE),
+                  key=lambda pr: seeds.index(pr.seed))
+    write_snapshot(exp, profile, out)
+    for pr in todo:
+        if states[pr.run_dir] is RunState.NEW:
+            save_run_config(pr.cfg, pr.run_dir / "config.yaml")
+    failed: list[PlannedRun] = []
+    if todo:
+        env = {**environment(device),
+               "config_hashes": {f"{pr.variant}/seed{pr.seed}": pr.config_hash for pr in plan}}
+        write_text_if_changed(out / "env.json", json.dumps(env, indent=2, sort_keys=True) + "\n")
+        try:
+            if kind == "submitit":
+                failed = run_submitit(todo, exp.profiles[profile], out, device, arg)
+            else:
+                failed = run_local(todo, states, device, nproc=arg if kind == "torchrun" else None)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: checkpoints are kept; run the same command again to resume "
+                  f"(output {out})")
+            raise SystemExit(130) from None
+
+    write_results(plan, exp.name, profile, out)
+    from bench.report.build import build_report
+
+    report = build_report(out)
+    print(f"results: {out / 'results.csv'}\nreport: {report}")
+    if failed:
+        names = ", ".join(f"{pr.variant}/seed{pr.seed}" for pr in failed)
+        print(f"{len(failed)} run(s) failed: {names} (see error.txt in their folders)")
+        raise SystemExit(1)
+    return report
+
+
+def run_experiment(
+    experiment: str | Path,
+    profile: str | None = None,
+    out: Path | None = None,
+    device: str | None = None,
+    sets: list[str] | None = None,
+    dry_run: bool = False,
+    launcher: str = "local",
+) -> Path | None:
+    """Returns the report path (None for a dry run)."""
+    kind, arg = parse_launcher(launcher)
+    exp = load_experiment(resolve_path(experiment, "ablations"))
+    profile = pick_profile(exp, profile)
+    out = Path(out) if out is not None else Path("runs") / f"{exp.name}-{profile}"
+    plan = resolve_plan(exp, profile, out, sets=sets, device=device)
+    check_data(plan, exp)
+    check_models(plan, exp)
+    states = {pr.run_dir: run_state(pr) for pr in plan}
+    print_plan(exp, profile, out, plan, states, launcher)
+    if dry_run:
+        return None
+
+    lock = lock_output(out)
+    try:
+        states = {pr.run_dir: run_state(pr) for pr in plan}  # again, now that we hold the lock
+        return _execute(exp, profile, out, plan, states, device, kind, arg)
+    finally:
+        lock.close()
