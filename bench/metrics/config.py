@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
+
 from bench.schema import Strict
 
 
 class EvalConfig(Strict):
-    # Metric ids from bench.metrics' registry. Standard names (fid, kid, lpips) are
+    # Metric ids from bench.metrics.registry. Standard names (fid, kid, lpips) are
     # reported only when the standard weights are present; otherwise null + reason.
-    metrics: list[str] = ["miou", "fid", "kid", "lpips", "fd_oracle", "kid_oracle"]
-    segmenter: str = "oracle"
-    segmenter_weights: str | None = None  # for pretrained segmenter adapters
+    metrics: list[str] = Field(default_factory=lambda: [
+        "miou", "pixel_acc", "fid", "kid", "lpips", "lpips_diversity", "fd_oracle", "kid_oracle",
+    ])
+    segmenter: str = "oracle"  # bench.metrics.segmenters: oracle | pretrained
+    # pretrained segmenter: a TorchScript file, or a state_dict with segmenter_arch
+    segmenter_weights: str | None = None
+    segmenter_arch: str | None = None  # state_dict only: a torchvision segmentation model name
+    # What the pretrained segmenter expects: images in [-1, 1] or ImageNet-normalised.
+    segmenter_input: Literal["minus1_1", "imagenet"] = "imagenet"
     oracle_steps: int = 600  # training steps of the oracle segmenter
+    oracle_width: int = 32  # channels of the oracle U-Net's first level
+    oracle_batch_size: int = 16
     num_samples: int | None = None  # validation maps to use (None: all)
-    diversity_samples: int = 0  # extra samples per map for LPIPS diversity (multimodal models)
+    diversity_samples: int = 0  # extra random-z samples per map (multimodal models; >= 2 for LPIPS diversity)
     batch_size: int = 16
+    seed: int = 0  # seeds the z of every generated sample (per map and sample index)
+    kid_subset_size: int = 1000  # torch-fidelity's default; capped at the number of samples
+    kid_subsets: int = 100

@@ -1,0 +1,108 @@
+"""Segmenters that score generated images: a registry of builders.
+
+    oracle      the harness' own U-Net, trained on the real training photos (oracle.py)
+    pretrained  a user's segmenter from a file (the papers' DRN / UperNet / DeepLab):
+                a TorchScript module, or a state_dict plus `eval.segmenter_arch`, the
+                name of a torchvision segmentation builder (deeplabv3_resnet50, ...).
+
+Every segmenter maps (N, 3, H, W) images in [-1, 1] to (N, H, W) class ids and says
+what produced its numbers (`produced_by`). A pretrained file that is absent is not an
+error: the builder raises WeightsMissing and the mIoU entries become null + reason.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.errors import BenchError
+from bench.metrics.weights import WeightsMissing
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class Segmenter:
+    net: nn.Module
+    produced_by: str
+    input_norm: str  # "minus1_1" | "imagenet"
+    num_classes: int
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1] -> (N, H, W) long, argmax over the data set's classes."""
+        x = images
+        if self.input_norm == "imagenet":
+            mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+            std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+            x = ((x + 1) / 2 - mean) / std
+        out = self.net(x)
+        if isinstance(out, dict):  # torchvision segmentation models: {"out": logits, ...}
+            out = out["out"]
+        if out.shape[-2:] != images.shape[-2:]:
+            out = F.interpolate(out, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        return out.argmax(dim=1)
+
+
+def _oracle(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
+    from bench.metrics.oracle import load_or_train_oracle
+
+    net, path, meta = load_or_train_oracle(run_cfg.data, info, size, run_cfg.eval, device)
+    seg = Segmenter(net, f"trained oracle {meta['fingerprint']}", "minus1_1", info.num_classes)
+    return seg, {"oracle_path": str(path), **meta}
+
+
+def _pretrained(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
+    from bench.metrics.weights import sha256_of
+
+    ev = run_cfg.eval
+    if ev.segmenter_weights is None:
+        raise BenchError("eval.segmenter_weights: required for segmenter 'pretrained' "
+                         "(a TorchScript file, or a state_dict with eval.segmenter_arch)")
+    path = Path(ev.segmenter_weights).expanduser()
+    if not path.is_file():
+        raise WeightsMissing(f"weights missing: {path.name} not found in {path.parent.resolve()}")
+    if ev.segmenter_arch is None:
+        try:
+            net = torch.jit.load(str(path), map_location=device)
+        except (RuntimeError, ValueError, OSError) as e:
+            raise BenchError(f"{path}: not a TorchScript module ({type(e).__name__}); for a "
+                             "state_dict set eval.segmenter_arch") from None
+    else:
+        import torchvision.models as tvm
+
+        builders = tvm.list_models(module=tvm.segmentation)
+        if ev.segmenter_arch not in builders:
+            raise BenchError(f"eval.segmenter_arch: unknown {ev.segmenter_arch!r}; "
+                             f"valid: {', '.join(builders)}")
+        net = tvm.get_model(ev.segmenter_arch, weights=None, weights_backbone=None,
+                            num_classes=info.num_classes)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            # The auxiliary head only helps training; every other key must match.
+            state = {k: v for k, v in state.items() if not k.startswith("aux_classifier.")}
+            net.load_state_dict(state, strict=True)
+        except (RuntimeError, ValueError, OSError, KeyError, AttributeError,
+                pickle.UnpicklingError) as e:
+            raise BenchError(f"{path}: cannot load as a {ev.segmenter_arch} state_dict ({e})") from None
+    net = net.to(device).eval()
+    seg = Segmenter(net, f"{path.name} sha256:{sha256_of(path)}", ev.segmenter_input,
+                    info.num_classes)
+    return seg, {"path": str(path)}
+
+
+SEGMENTERS: dict[str, Callable] = {"oracle": _oracle, "pretrained": _pretrained}
+
+
+def build_segmenter(run_cfg, info, size: tuple[int, int], device) -> tuple[Segmenter, dict]:
+    name = run_cfg.eval.segmenter
+    if name not in SEGMENTERS:
+        raise BenchError(f"eval.segmenter: unknown {name!r}; valid: {', '.join(SEGMENTERS)}")
+    return SEGMENTERS[name](run_cfg, info, size, device)
