@@ -103,8 +103,10 @@ def test_vgg_weights_missing(data_root, tmp_path, monkeypatch):
 
 
 def test_encoder_without_vae_generator(data_root, tmp_path):
-    cfg = tiny_config("gaugan", data_root, steps=1,
-                      sets={"model.encoder": {"arch": "conv_vae", "ngf": 2, "z_dim": 8,
-                                              "resize_to": 128}})
+    # Rejected when the config is read, before any training or file is written.
     with pytest.raises(BenchError, match="use_vae"):
+        cfg = tiny_config("gaugan", data_root, steps=1,
+                          sets={"model.encoder": {"arch": "conv_vae", "ngf": 2, "z_dim": 8,
+                                                  "resize_to": 128}})
         train_run(cfg, tmp_path)
+    assert not any(tmp_path.iterdir())

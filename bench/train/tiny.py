@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from bench.config import set_dotted, validate_run_config
@@ -47,7 +48,7 @@ TINY_MODELS: dict[str, dict] = {
 
 def tiny_config(family: str, data_root: str | Path, steps: int = 2, sets: dict | None = None):
     """A RunConfig of `family` on a few synthetic pairs cached under data_root."""
-    spec = TINY_MODELS[family]
+    spec = copy.deepcopy(TINY_MODELS[family])  # `sets` must never edit the shared table
     train = {"steps": steps, "log_every": 1, "sample_every": 1000, "ckpt_every": 1000,
              **spec.get("train", {})}
     data = {
