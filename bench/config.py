@@ -11,19 +11,19 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, field_serializer, field_validator, model_validator
 
+import gaugan.models  # noqa: F401  (registers every model)
+from bench.atomic import atomic_write_text  # noqa: F401  (re-exported)
 from bench.data.config import DataConfig
 from bench.errors import BenchError
 from bench.metrics.config import EvalConfig
 from bench.schema import Strict
 from bench.train.config import TrainConfig
-import gaugan.models  # noqa: F401  (registers every model)
 from gaugan.registry import DISCRIMINATORS, ENCODERS, GENERATORS, Registry, UnknownNameError
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
@@ -208,22 +208,6 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] | None = None)
     for k, v in parse_set(overrides or []):
         set_dotted(data, k, v)
     return validate_run_config(data, str(p))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_run_config(cfg: RunConfig, path: Path) -> None:

@@ -24,6 +24,7 @@ from PIL import Image
 from bench.data.names import default_palette
 from bench.data.synth_render import render, sample_style
 from bench.data.synth_scene import CLASSES, make_scene
+from bench.atomic import make_public
 from bench.errors import BenchError
 
 VERSION = 2  # bump when the generator changes: caches of older versions are not reused
@@ -114,6 +115,7 @@ def write_synthetic(out, n: int, size: int, seed: int = 0, width: int | None = N
             for j in jobs:
                 _write_range(j)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        make_public(tmp, directory=True)  # mkdtemp makes it owner-only
         try:
             os.rename(tmp, out)
         except OSError:  # someone else (another rank) finished first

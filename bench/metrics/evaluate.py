@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from bench.config import atomic_write_text, read_yaml, validate_run_config
+from bench.atomic import make_public
 from bench.errors import BenchError
 from bench.metrics.generate import generate, is_multimodal
 from bench.metrics.registry import EvalContext, check_metric_ids, compute_metrics
@@ -115,6 +116,7 @@ def evaluate_run(run_dir, device: str | None = None) -> dict:
         dest = run_dir / "eval"
         if dest.exists():
             shutil.rmtree(dest)
+        make_public(tmp, directory=True)  # mkdtemp makes it owner-only
         tmp.rename(dest)
     finally:
         if tmp.exists():

@@ -12,9 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from bench.atomic import atomic_write
 from bench.metrics.paths import cache_dir
 
 ORACLE_VERSION = 2  # bump when the network or its training changes: old caches are not reused
@@ -167,14 +166,7 @@ def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device
                     "steps": eval_cfg.oracle_steps, "train_seconds": time.perf_counter() - t0,
                     "dataset": data_cfg.dataset, "size": list(size)}
             state = {"state_dict": {k: v.cpu() for k, v in net.state_dict().items()}, "meta": meta}
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            os.close(fd)
-            try:
-                torch.save(state, tmp)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(path, lambda f: torch.save(state, f))
     net, meta = load_oracle(path, device)
     return net, path, meta
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.atomic import atomic_copy
 from bench.errors import BenchError
 from bench.metrics.paths import hub_checkpoints_dir
 
@@ -162,14 +161,6 @@ def import_weight(file: str | os.PathLike) -> Path:
         raise BenchError(f"{src}: wrong checksum (sha256 {digest}, expected {wf.expected_hash()}...); "
                          "nothing copied")
     dest = wf.path
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_copy(src, dest)
     print(f"imported {src.name} -> {dest}")
     return dest

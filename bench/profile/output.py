@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Temp file in the same folder, then rename (bench.config's pattern; kept here so that
-    profiling imports without pydantic on a bare GPU machine)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from bench.atomic import atomic_write_text
 
 COLUMNS = ["level", "provider", "N", "C", "H", "W", "layout", "pass", "dtype", "device", "ms",
            "first_call_s", "bytes", "gbs", "copy_gbs", "roofline_ms", "frac_roofline",

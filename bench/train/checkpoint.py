@@ -11,12 +11,11 @@ checkpoint.pt = {
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from bench.atomic import atomic_write
 from bench.errors import BenchError
 
 CHECKPOINT = "checkpoint.pt"
@@ -26,18 +25,7 @@ REQUIRED = ("format", "step", "config", "G", "D", "E", "opt_g", "opt_d", "scaler
 
 def save_checkpoint(state: dict, path: Path) -> None:
     """torch.save to a temp file in the same folder, fsync, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save({"format": FORMAT, **state}, f))
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
