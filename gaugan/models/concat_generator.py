@@ -27,8 +27,14 @@ from torch import nn
 from gaugan.layers.norms import ParamFreeInstanceNorm
 from gaugan.layers.spade_resblock import LRELU_SLOPE
 from gaugan.layers.spectral import maybe_spectral
-from gaugan.models.spade_generator import NUM_UP, _check_choice, _up, latent_size
 from gaugan.models.checks import expect_channels
+from gaugan.models.spade_generator import (
+    NUM_UP,
+    _check_choice,
+    _up,
+    decoder_blocks,
+    latent_size,
+)
 from gaugan.registry import GENERATORS, BuildContext
 
 
@@ -74,32 +80,18 @@ class ConcatGenerator(nn.Module):
         def block(fin: int, fout: int) -> NormResBlock:
             return NormResBlock(fin, fout, ParamFreeInstanceNorm, spectral)
 
-        self.head_0 = block(16 * nf, 16 * nf)
-        self.G_middle_0 = block(16 * nf, 16 * nf)
-        self.G_middle_1 = block(16 * nf, 16 * nf)
-        self.up_0 = block(16 * nf, 8 * nf)
-        self.up_1 = block(8 * nf, 4 * nf)
-        self.up_2 = block(4 * nf, 2 * nf)
-        self.up_3 = block(2 * nf, nf)
-        final_nc = nf
-        if num_upsampling_layers == "most":
-            self.up_4 = block(nf, nf // 2)
-            final_nc = nf // 2
-        self.conv_img = nn.Conv2d(final_nc, output_nc, 3, padding=1)
+        self.blocks = decoder_blocks(nf, num_upsampling_layers)
+        for name, fin, fout, _ in self.blocks:
+            self.add_module(name, block(fin, fout))
+        self.conv_img = nn.Conv2d(self.blocks[-1][2], output_nc, 3, padding=1)
 
     def forward(self, seg: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         """seg: (N, semantic_nc, H, W) one-hot map -> (N, 3, H, W). z is not used
         (accepted so every generator has the same call signature)."""
         expect_channels(seg, self.semantic_nc, "Concat generator label map")
         x = self.fc(F.interpolate(seg, size=(self.sh, self.sw), mode="nearest"))
-        more = self.num_upsampling_layers in ("more", "most")
-        x = self.head_0(x)
-        x = self.G_middle_0(_up(x))
-        x = self.G_middle_1(_up(x) if more else x)
-        for blk in (self.up_0, self.up_1, self.up_2, self.up_3):
-            x = blk(_up(x))
-        if self.num_upsampling_layers == "most":
-            x = self.up_4(_up(x))
+        for name, _, _, upsample in self.blocks:
+            x = getattr(self, name)(_up(x) if upsample else x)
         return torch.tanh(self.conv_img(F.leaky_relu(x, LRELU_SLOPE)))
 
 

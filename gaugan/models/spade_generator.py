@@ -94,18 +94,10 @@ class SPADEGenerator(nn.Module):
                 backend=backend,
             )
 
-        self.head_0 = block(16 * nf, 16 * nf)
-        self.G_middle_0 = block(16 * nf, 16 * nf)
-        self.G_middle_1 = block(16 * nf, 16 * nf)
-        self.up_0 = block(16 * nf, 8 * nf)
-        self.up_1 = block(8 * nf, 4 * nf)
-        self.up_2 = block(4 * nf, 2 * nf)
-        self.up_3 = block(2 * nf, nf)
-        final_nc = nf
-        if num_upsampling_layers == "most":
-            self.up_4 = block(nf, nf // 2)
-            final_nc = nf // 2
-        self.conv_img = nn.Conv2d(final_nc, output_nc, 3, padding=1)
+        self.blocks = decoder_blocks(nf, num_upsampling_layers)
+        for name, fin, fout, _ in self.blocks:
+            self.add_module(name, block(fin, fout))
+        self.conv_img = nn.Conv2d(self.blocks[-1][2], output_nc, 3, padding=1)
 
     def forward(self, seg: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         """seg: (N, semantic_nc, H, W) one-hot map; z: (N, z_dim) or None -> (N, 3, H, W).
@@ -120,19 +112,35 @@ class SPADEGenerator(nn.Module):
         else:
             x = self.fc(F.interpolate(seg, size=(self.sh, self.sw), mode="nearest"))
 
-        more = self.num_upsampling_layers in ("more", "most")
-        x = self.head_0(x, seg)
-        x = self.G_middle_0(_up(x), seg)
-        x = self.G_middle_1(_up(x) if more else x, seg)
-        for blk in (self.up_0, self.up_1, self.up_2, self.up_3):
-            x = blk(_up(x), seg)
-        if self.num_upsampling_layers == "most":
-            x = self.up_4(_up(x), seg)
+        for name, _, _, upsample in self.blocks:
+            x = getattr(self, name)(_up(x) if upsample else x, seg)
         return torch.tanh(self.conv_img(F.leaky_relu(x, LRELU_SLOPE)))
 
 
 def _up(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=2, mode="nearest")
+
+
+def decoder_blocks(ngf: int, num_upsampling_layers: str) -> list[tuple[str, int, int, bool]]:
+    """(name, fin, fout, upsample first) of the decoder's residual blocks, bottom to top.
+
+    Official names and widths (16, 16, 16, 8, 4, 2, 1) x ngf; G_middle_1 upsamples only
+    with 'more'/'most', and 'most' adds up_4 at ngf/2. Shared by the Concat decoder.
+    """
+    more = num_upsampling_layers in ("more", "most")
+    nf = ngf
+    blocks = [
+        ("head_0", 16 * nf, 16 * nf, False),
+        ("G_middle_0", 16 * nf, 16 * nf, True),
+        ("G_middle_1", 16 * nf, 16 * nf, more),
+        ("up_0", 16 * nf, 8 * nf, True),
+        ("up_1", 8 * nf, 4 * nf, True),
+        ("up_2", 4 * nf, 2 * nf, True),
+        ("up_3", 2 * nf, nf, True),
+    ]
+    if num_upsampling_layers == "most":
+        blocks.append(("up_4", nf, nf // 2, True))
+    return blocks
 
 
 @GENERATORS.register("spade")
