@@ -54,7 +54,10 @@ def train_from_config(config, steps=None, out=None, resume=False, device=None, s
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
     stats = train_run(cfg, run_dir, resume=resume, device=device)
     if stats["rank"] == 0:
-        print(f"{run_dir}: {stats['steps']} steps, {stats['train_images_per_s']:.2f} images/s "
+        # The first step (warm-up, allocation) is not timed: one step gives no rate.
+        rate = stats["train_images_per_s"]
+        speed = f"{rate:.2f} images/s" if rate else "images/s n/a (first step is not timed)"
+        print(f"{run_dir}: {stats['steps']} steps, {speed} "
               f"on {stats['device']} (x{stats['world_size']}), "
               f"peak memory {stats['peak_memory_mb']:.0f} MB")
     return stats
