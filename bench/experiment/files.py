@@ -7,20 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.atomic import atomic_write_bytes, atomic_write_text
-
-
-def write_text_if_changed(path: Path, text: str) -> bool:
-    path = Path(path)
-    if path.is_file() and path.read_text() == text:
-        return False
-    atomic_write_text(path, text)
-    return True
+from bench.atomic import atomic_write_bytes
 
 
 def write_bytes_if_changed(path: Path, data: bytes) -> bool:
+    """Write `data` atomically unless the file already holds it; True if written."""
     path = Path(path)
     if path.is_file() and path.read_bytes() == data:
         return False
     atomic_write_bytes(path, data)
     return True
+
+
+def write_text_if_changed(path: Path, text: str) -> bool:
+    return write_bytes_if_changed(path, text.encode("utf-8"))
