@@ -1,6 +1,5 @@
 """dataset_info / build_dataset: official label layouts without files, config errors."""
 
-import matplotlib
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -56,10 +55,17 @@ def test_instance_where_there_is_none():
         dataset_info(DataConfig(dataset="ade20k", use_instance=True))
 
 
-def test_facades_palette_is_jet():
-    jet = matplotlib.colormaps["jet"]
-    ref = np.round(np.array([jet(i / 11)[:3] for i in range(12)]) * 255)
-    np.testing.assert_array_equal(PALETTE, ref)
+def test_facades_palette_is_the_measured_table():
+    """The shared README's measured centres (not jet(i/11), which put two classes on one
+    entry); no two classes share an entry, and names follow the CMP order."""
+    readme = [(0, 0, 222), (0, 48, 255), (0, 128, 255), (0, 208, 255), (32, 255, 224),
+              (112, 255, 143), (191, 255, 64), (255, 240, 1), (255, 160, 0), (255, 80, 0),
+              (253, 0, 0), (175, 0, 0)]
+    np.testing.assert_array_equal(PALETTE, readme)
+    assert len({tuple(c) for c in PALETTE}) == 12
+    info = dataset_info(DataConfig(dataset="facades"))
+    assert info.class_names[:3] == ("background", "facade", "window") and info.class_names[11] == "shop"
+    assert info.palette == tuple(map(tuple, readme))
 
 
 def test_bad_split_unknown_key_missing_root():

@@ -29,13 +29,12 @@ dishwasher screen blanket sculpture hood sconce vase traffic_light tray ashcan f
 crt_screen plate monitor bulletin_board shower radiator glass clock flag"""
 ADE20K = tuple(n.replace("_", " ") for n in _ADE20K_WORDS.split())
 
-# pix2pix facades palette entries (jet(i/11)). The CMP documentation names 12 classes
-# (background facade window door cornice sill balcony blind deco molding pillar shop) but
-# the entry-to-name map of the pix2pix rendering is not documented; these names come from
-# looking at photos (entry 1 the neighbouring area at the edges, 2 the wall, 3 window
-# panes, 11 shop fronts); the other entries keep a neutral name.
-FACADES = ("entry-0", "background", "facade", "window", "entry-4", "entry-5", "entry-6",
-           "entry-7", "entry-8", "entry-9", "entry-10", "shop")
+# pix2pix facades: palette entry i (bench.data.facades.PALETTE) is CMP class i, in the CMP
+# documentation's order (../shared/datasets/facades/README.md checked them against the
+# photos: red vertical bands are pillars, yellow-green blocks balconies, dark red at
+# street level shop fronts, cyan at the bottom doors).
+FACADES = ("background", "facade", "window", "door", "cornice", "sill", "balcony", "blind",
+           "deco", "molding", "pillar", "shop")
 # CMP base label PNGs: ids 1..12 in the CMP documentation's order (shifted to 0..11).
 CMP = ("background", "facade", "window", "door", "cornice", "sill", "balcony", "blind",
        "deco", "molding", "pillar", "shop")

@@ -9,7 +9,7 @@ Official values (NVlabs/SPADE data/*_dataset.py):
   cocostuff  label_nc 182, contain_dontcare_label, instance maps -> 184 channels.
              File label 255 ("unlabeled") -> 182.
   cityscapes label_nc 35 (labelIds 0..34), no don't-care, instance maps -> 36 channels.
-  facades    12 CMP classes (the pix2pix rendering: palette entry i = class i).
+  facades    12 CMP classes (the pix2pix rendering: measured palette entry i = class i).
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ def dataset_info(cfg: DataConfig) -> DatasetInfo:
     else:
         n, dontcare, has_inst, inst_default = _OFFICIAL[name]
         class_names, palette = names.CLASS_NAMES.get(name, ()), ()
+        if name in ("facades", "cmp"):  # shown (and fed to pix2pix) in the pix2pix colours
+            from bench.data.facades import PALETTE
+
+            palette = tuple(tuple(int(v) for v in c) for c in PALETTE)
     use_instance = inst_default if cfg.use_instance is None else cfg.use_instance
     if use_instance and not has_inst:
         raise BenchError(f"data.use_instance: dataset {name!r} has no instance maps "
