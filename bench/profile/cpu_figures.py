@@ -1,6 +1,6 @@
 """The CPU figures of issue 6, one dedicated run (full-length timings, not --quick):
 
-    python -m bench.profile.cpu_figures [OUT]      (default reports/kernels/cpu)
+    python -m bench.profile.cpu_figures [OUT]      (default runs/profile/cpu)
 
 norm-modulate at 4x64x128x128 fp32 (copy-roofline fraction, speed-up over eager), the
 SPADE layer and resblock ratios, and the two block fusions, eager vs compile.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from bench.profile.output import print_table, write_outputs
+from bench.profile.output import DEFAULT_OUT, print_table, write_outputs
 from bench.profile.spade import add_metrics, meta, run_sweep
 
 CPU_TARGETS = [
@@ -68,4 +68,4 @@ def main(out: Path) -> dict:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "reports/kernels/cpu"))
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT / "cpu")

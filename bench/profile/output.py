@@ -1,4 +1,9 @@
-"""Output of `bench profile spade`: rich table, JSON, CSV and a plot (written atomically)."""
+"""Output of `bench profile spade`: rich table, JSON, CSV and a plot (written atomically).
+
+By default everything goes under runs/profile/ (ignored by git, like every run output);
+the committed reference figures under reports/kernels/ are written only on purpose,
+with an explicit --out (as scripts/gpu_check.sh does).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import math
 from pathlib import Path
 
 from bench.atomic import atomic_write_text
+
+DEFAULT_OUT = Path("runs/profile")  # relative to the working folder, as `bench run`'s runs/
 
 COLUMNS = ["level", "provider", "N", "C", "H", "W", "layout", "pass", "dtype", "device", "ms",
            "first_call_s", "bytes", "gbs", "copy_gbs", "roofline_ms", "frac_roofline",

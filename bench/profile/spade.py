@@ -5,7 +5,7 @@ backward) it times each available provider and reports ms, achieved GB/s, the
 roofline (bytes the step must move / the device copy bandwidth measured at the start
 of this run), the fraction of that roofline and the speed-up over eager. Compile
 and first-call (JIT) time are measured apart and never enter the timings.
-Writes spade_<device>_<dtype>[_quick].{csv,json,png} under `out`.
+Writes spade_<device>_<dtype>[_quick].{csv,json,png} under `out` (default runs/profile).
 """
 
 from __future__ import annotations
@@ -136,6 +136,34 @@ def _key(r: dict) -> tuple:
     return (r["level"], r["N"], r["C"], r["H"], r["W"], r["layout"], r["pass"])
 
 
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def inconsistencies(rows: list[dict], load: tuple[float | None, float | None] = (None, None),
+                    cores: int | None = None) -> list[str]:
+    """What says the timings were disturbed: a forward alone slower than the same case's
+    forward + backward (impossible on an idle machine), or a load average above the cores."""
+    out = []
+    both: dict[tuple, dict[str, float]] = {}
+    for r in rows:
+        if not r["error"] and r["ms"] == r["ms"]:
+            key = (r["level"], r["provider"], r["N"], r["C"], r["H"], r["W"], r["layout"])
+            both.setdefault(key, {})[r["pass"]] = r["ms"]
+    for (level, provider, n, c, h, w, layout), ms in both.items():
+        fwd, fb = ms.get("fwd"), ms.get("fwd+bwd")
+        if fwd is not None and fb is not None and fwd > fb:
+            out.append(f"{level} {provider} {n}x{c}x{h}x{w} {layout}: forward alone {fwd:.3f} ms "
+                       f"> forward+backward {fb:.3f} ms")
+    busy = [x for x in load if x is not None]
+    if busy and cores and max(busy) > cores + 0.5:
+        out.append(f"load average {max(busy):.1f} on {cores} cores while profiling")
+    return out
+
+
 def meta(dev: torch.device, dtype: str, quick: bool, copy_gbs: float, seconds: float) -> dict:
     info = {"device": str(dev), "dtype": dtype, "quick": quick, "copy_gbs": copy_gbs,
             "seconds": seconds, "torch": torch.__version__, "python": platform.python_version(),
@@ -143,7 +171,9 @@ def meta(dev: torch.device, dtype: str, quick: bool, copy_gbs: float, seconds: f
     if dev.type == "cuda":
         info["device_name"] = torch.cuda.get_device_name(dev)
     else:
-        info["device_name"] = platform.processor() or platform.machine()
+        from bench.experiment.env import cpu_model
+
+        info["device_name"] = cpu_model()
     try:
         import triton
 
@@ -154,10 +184,10 @@ def meta(dev: torch.device, dtype: str, quick: bool, copy_gbs: float, seconds: f
 
 
 def profile_spade(device: str | None = None, dtype: str = "float32", as_json: bool = False,
-                  quick: bool = False, out: Path = Path("reports/kernels"),
+                  quick: bool = False, out: Path | None = None,
                   budget_s: float | None = None) -> dict:
     """Run the sweep, print a table (or JSON), write CSV + JSON + plot under `out`."""
-    from bench.profile.output import print_json, print_table, write_outputs
+    from bench.profile.output import DEFAULT_OUT, print_json, print_table, write_outputs
 
     if dtype not in DTYPES:
         raise BenchError(f"--dtype {dtype!r}: unknown; valid: {', '.join(DTYPES)}")
@@ -169,15 +199,26 @@ def profile_spade(device: str | None = None, dtype: str = "float32", as_json: bo
         if not as_json:
             print(msg, flush=True)
 
-    t0 = time.perf_counter()
+    t0, load_start = time.perf_counter(), _load()
     rows, copy_gbs = run_sweep(dev, DTYPES[dtype], quick, budget_s, log)
     add_metrics(rows, copy_gbs)
     result = {"meta": meta(dev, dtype, quick, copy_gbs, time.perf_counter() - t0), "rows": rows}
-    paths = write_outputs(result, Path(out), f"spade_{dev.type}_{dtype}{'_quick' if quick else ''}")
+    loads = (load_start, _load())
+    result["meta"].update(load_average_start=loads[0], load_average_end=loads[1],
+                          cpu_count=os.cpu_count())
+    # Inconsistent timings are reported, not silently published (a shared machine)
+    result["meta"]["warnings"] = warn = inconsistencies(rows, loads, os.cpu_count())
+    paths = write_outputs(result, Path(out) if out is not None else DEFAULT_OUT,
+                          f"spade_{dev.type}_{dtype}{'_quick' if quick else ''}")
     if as_json:
         print_json(result)
     else:
         print_table(result)
         for p in paths:
             print(f"wrote {p}")
+    if warn:
+        import sys
+
+        print(f"warning: these timings look disturbed (another job on the machine?); rerun on "
+              f"an idle machine before trusting them: {'; '.join(warn)}", file=sys.stderr)
     return result

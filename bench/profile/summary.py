@@ -114,4 +114,4 @@ def write_summary(folder: Path) -> Path:
 
 
 if __name__ == "__main__":
-    print(write_summary(Path(sys.argv[1] if len(sys.argv) > 1 else "reports/kernels")))
+    print(write_summary(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/profile")))

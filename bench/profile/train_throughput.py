@@ -128,7 +128,8 @@ def main(argv=None) -> int:
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast")
     p.add_argument("--quick", action="store_true", help="a tiny CPU-sized run (64x64, ngf 16, 1 iter)")
     p.add_argument("--profile", action="store_true", help="also write the top kernels per backend")
-    p.add_argument("--out", type=Path, default=Path("reports/kernels"))
+    p.add_argument("--out", type=Path, default=Path("runs/profile"),
+                   help="output folder (default runs/profile, ignored by git)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.quick:
