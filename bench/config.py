@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_serializer, field_validator, model_validator
@@ -67,6 +67,12 @@ class ModelConfig(Strict):
         default_factory=lambda: {"arch": "spade_multiscale"}, validate_default=True
     )
     encoder: Any = None
+    # Weight init of a fresh training run (gaugan.init): "official" as the family's
+    # official training runs it (SPADE/Concat: xavier-normal gain 0.02, spectral-norm
+    # weights keep PyTorch's default as on the official GPU path; pix2pix / pix2pixHD:
+    # normal(0, 0.02)), "official_cpu" SPADE's init reaching spectral-norm weights too
+    # (the official code run on the CPU), "pytorch" PyTorch's default init.
+    init: Literal["official", "official_cpu", "pytorch"] = "official"
 
     @field_validator("generator", mode="before")
     @classmethod

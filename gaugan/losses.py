@@ -97,6 +97,16 @@ def feature_matching_loss(
     return total / num_d
 
 
+def divide_pred(pred: DOutput, n_fake: int) -> tuple[DOutput, DOutput]:
+    """Split D's output on cat([fake, real]) (batch dim) into (pred_fake, pred_real), the
+    first n_fake samples being the fakes (official SPADE Pix2PixModel.divide_pred)."""
+    if isinstance(pred, torch.Tensor):
+        return pred[:n_fake], pred[n_fake:]
+    fake = [[t[:n_fake] for t in scale] for scale in pred]
+    real = [[t[n_fake:] for t in scale] for scale in pred]
+    return fake, real
+
+
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) = -0.5 * sum(1 + logvar - mu^2 - exp(logvar)).
 

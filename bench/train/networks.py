@@ -11,7 +11,7 @@ Most runs have one stage. pix2pixHD's local enhancer has three (bench.train.sche
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -19,7 +19,9 @@ from torch import nn
 from bench.build import build_context, build_networks
 from bench.errors import BenchError
 from bench.train import ddp
+from bench.train.recipes import family
 from bench.train.schedule import FIXED, GLOBAL
+from gaugan.init import init_family
 from gaugan.registry import BuildContext
 
 log = logging.getLogger("bench.train")
@@ -35,6 +37,8 @@ class Stage:
     opt_d: torch.optim.Optimizer
     image_size: tuple[int, int]  # (H, W) this stage trains at
     full_size: tuple[int, int]  # the run's (H, W): the data's size
+    # what differs from the config as built here (e.g. sync-BN run as batch norm)
+    notes: list[str] = field(default_factory=list)
 
     def state_dict(self) -> dict:
         E = ddp.plain(self.E)
@@ -70,7 +74,9 @@ def check_model_pairing(cfg) -> None:
 
 def build_stage(cfg, info, name: str, device: torch.device, dist: ddp.Dist,
                 channels_last: bool, global_state: dict | None = None) -> Stage:
-    """Build (on CPU, seeded by the caller), move, freeze, wrap, and make the optimizers."""
+    """Build (on CPU, seeded by the caller), initialise (model.init), move, freeze, wrap,
+    and make the optimizers. With global_state (pix2pixHD global -> fixed_global) the fresh
+    local enhancer is initialised, then its global part replaced by the trained weights."""
     ctx = build_context(cfg, info)
     try:
         nets = build_networks(cfg, info)
@@ -83,13 +89,20 @@ def build_stage(cfg, info, name: str, device: torch.device, dist: ddp.Dist,
             D = cfg.model.discriminator.build(BuildContext(ctx.semantic_nc, size, ctx.output_nc))
     except ValueError as e:  # a size or option the architecture cannot take
         raise BenchError(f"model: {e}") from None
+    # The family's official init, drawn from the caller's seeded RNG before any forward,
+    # device move or optimizer (a resumed run then loads its checkpoint over it).
+    fam = family(type(cfg.model.generator).arch)
+    for m in (G, D, E):
+        init_family(m, fam, cfg.model.init)
     if global_state is not None:
         G.load_global_state_dict(global_state)
+    notes = []
     if dist.enabled and dist.backend == "gloo":
         n = sum(ddp.replace_sync_batchnorm(m) for m in (G, D, E) if m is not None)
         if n:
-            log.warning("gloo (CPU) has no sync-batch norm: %d SyncBatchNorm layers run as "
-                        "per-process batch norm", n)
+            notes.append(f"gloo (CPU) has no sync-batch norm: {n} SyncBatchNorm layers ran as "
+                         "per-process batch norm")
+            log.warning(notes[-1])
     memory_format = torch.channels_last if channels_last else torch.preserve_format
     G, D = G.to(device, memory_format=memory_format), D.to(device, memory_format=memory_format)
     E = E.to(device) if E is not None else None
@@ -103,7 +116,7 @@ def build_stage(cfg, info, name: str, device: torch.device, dist: ddp.Dist,
     opt_g = torch.optim.Adam(g_params, lr=t.lr_g, betas=(t.beta1, t.beta2))
     opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
     return Stage(name, ddp.wrap(G, dist, device), ddp.wrap(D, dist, device),
-                 ddp.wrap(E, dist, device), opt_g, opt_d, size, ctx.image_size)
+                 ddp.wrap(E, dist, device), opt_g, opt_d, size, ctx.image_size, notes)
 
 
 def G_local_levels(G: nn.Module) -> int:
@@ -124,4 +137,4 @@ def next_stage(cfg, info, stage: Stage, name: str, device: torch.device, dist: d
     g_params = [p for m in (G, E) if m is not None for p in m.parameters()]
     opt_g = torch.optim.Adam(g_params, lr=t.lr_g, betas=(t.beta1, t.beta2))
     return Stage(name, ddp.wrap(G, dist, device), stage.D, stage.E, opt_g, stage.opt_d,
-                 stage.image_size, stage.full_size)
+                 stage.image_size, stage.full_size, stage.notes)

@@ -48,6 +48,15 @@ D_LOSS_SCALE = {"gaugan": 1.0, "pix2pix": 0.5, "pix2pixhd": 0.5}
 GAN_SCALE_REDUCTION = {"gaugan": "mean", "pix2pix": "mean", "pix2pixhd": "sum"}
 
 
+# Whether the family's official code runs D once on the batch concatenation
+# cat([fake, real]) (each with the label map along channels) and splits the predictions
+# (SPADE Pix2PixModel.discriminate / divide_pred, in both the G and the D step), or
+# calls D on fake and real separately (pix2pix backward_D / backward_G; pix2pixHD
+# Pix2PixHDModel.discriminate). One call means one spectral-norm power iteration and
+# shared batch-norm statistics per step.
+D_ON_CONCAT = {"gaugan": True, "pix2pix": False, "pix2pixhd": False}
+
+
 def family(generator_arch: str) -> str:
     return FAMILY_OF_GENERATOR.get(generator_arch, "gaugan")
 
@@ -62,4 +71,6 @@ def recipe_departures(cfg) -> list[str]:
             node = getattr(node, part)
         if node != RECIPES[fam][key]:
             out.append(f"{key}={node!r} (the {fam} paper uses {RECIPES[fam][key]!r})")
+    if cfg.model.init != "official":
+        out.append(f"model.init={cfg.model.init!r} (the official {fam} code's init is 'official')")
     return out

@@ -16,6 +16,9 @@ and concatenates each level with its mirror, so H and W must be multiples of 2**
 256 for `pix2pix_unet256` (n=8), 128 for `pix2pix_unet128` (n=7). We register only
 the two official depths (a "unet256" with fewer levels would be misnamed); a 64x64
 smoke test is therefore impossible for them, see `min_size()`.
+
+Initialisation: modules are built with PyTorch's defaults; the trainer applies the
+official init (gaugan.init.init_pix2pix) per the run's `model.init`.
 """
 
 from __future__ import annotations
@@ -42,18 +45,6 @@ def require_at_least(cfg: object, **minimums: int) -> None:
 
 def label_channels(label_input: str, ctx: BuildContext) -> int:
     return COLOR_NC if label_input == "color" else ctx.semantic_nc
-
-
-def init_pix2pix_weights(net: nn.Module, gain: float = 0.02) -> None:
-    """The official 'normal' init: conv weights N(0, 0.02), biases 0, BN weight N(1, 0.02)."""
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, gain)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, gain)
-            nn.init.zeros_(m.bias)
 
 
 # ------------------------------------------------------------------ U-Net generator
@@ -144,7 +135,6 @@ class UNetGenerator(nn.Module):
         self.model = UNetLevel(
             output_nc, ngf, input_nc=input_nc, inner=level, outermost=True, norm=norm
         )
-        init_pix2pix_weights(self)
 
     def forward(self, label: torch.Tensor) -> torch.Tensor:
         check_multiple(
@@ -240,7 +230,6 @@ class PatchDiscriminator(nn.Module):
             ]
         layers.append(nn.Conv2d(nf, 1, 4, stride=1, padding=1))  # logits per patch
         self.model = nn.Sequential(*layers)  # same indices as the official `model`
-        init_pix2pix_weights(self)
 
     def min_size(self) -> int:
         # n_layers stride-2 convs floor-halve; the two stride-1 4x4 convs each remove one.

@@ -15,6 +15,9 @@ Coarse-to-fine (official schedule): train `pix2pixhd_global` (ngf 64) at half
 resolution; build `pix2pixhd_local` (ngf 32, whose global part has ngf 64), load the
 trained global weights with `load_global_state_dict`, train only
 `outer_enhancer_parameters()` for niter_fix_global epochs, then everything jointly.
+
+Initialisation: modules are built with PyTorch's defaults; the trainer applies the
+official weights_init (gaugan.init.init_pix2pixhd) per the run's `model.init`.
 """
 
 from __future__ import annotations
@@ -27,13 +30,6 @@ from torch import nn
 from gaugan.layers.norms import ParamFreeInstanceNorm
 from gaugan.models.pix2pix import require_at_least
 from gaugan.registry import DISCRIMINATORS, GENERATORS, BuildContext
-
-
-def init_pix2pixhd_weights(net: nn.Module) -> None:
-    """The official weights_init: conv weights N(0, 0.02); biases keep torch's default."""
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
 
 
 def check_generator_size(size: tuple[int, int], n_halvings: int, what: str) -> None:
@@ -120,7 +116,6 @@ class GlobalGenerator(nn.Module):
         self.model = nn.Sequential(
             *global_generator_layers(input_nc, output_nc, ngf, n_downsampling, n_blocks, norm)
         )
-        init_pix2pixhd_weights(self)
 
     def forward(self, label: torch.Tensor) -> torch.Tensor:
         check_generator_size(
@@ -188,7 +183,6 @@ class LocalEnhancer(nn.Module):
             setattr(self, f"model{n}_1", nn.Sequential(*front))
             setattr(self, f"model{n}_2", nn.Sequential(*back))
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
-        init_pix2pixhd_weights(self)
 
     def forward(self, label: torch.Tensor) -> torch.Tensor:
         check_generator_size(tuple(label.shape[-2:]), self.n_halvings, "pix2pixHD local enhancer")
@@ -356,7 +350,6 @@ class MultiscaleDiscriminator(nn.Module):
             for j, group in enumerate(patch_layers(label_nc + image_nc, ndf, n_layers, norm)):
                 setattr(self, f"scale{i}_layer{j}", group)
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
-        init_pix2pixhd_weights(self)
 
     def forward(self, label: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:
         """-> per scale (finest first) the n_layers + 2 outputs; the last is the prediction."""
