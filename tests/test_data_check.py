@@ -7,7 +7,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.data.check import check_folder, detect_layout
+from bench.data.check import check_folder, detect_dataset
 from bench.data.config import DataConfig
 from bench.data.fixtures import make_layout
 from bench.data.registry import build_dataset
@@ -19,7 +19,7 @@ LAYOUTS = ["facades", "cmp", "ade20k", "cocostuff", "cityscapes", "folder"]
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_detects_layout_and_counts(name, tmp_path):
     fx = make_layout(name, tmp_path / name, n=3)
-    assert detect_layout(fx["root"]) == name
+    assert detect_dataset(fx["root"]) == name
     out = check_folder(fx["root"])
     split = out["splits"]["train"]
     assert out["layout"] == name and split["pairs"] == 3
@@ -28,7 +28,10 @@ def test_detects_layout_and_counts(name, tmp_path):
     raw = np.unique(np.concatenate([r.ravel() for r in fx["labels"]]))
     decoded = {"cmp": raw - 1, "ade20k": raw[raw > 0] - 1,
                "cocostuff": raw[raw != 255]}.get(name, raw)
-    assert split["classes_present"] == sorted(decoded.tolist())
+    if name == "facades":  # JPEG blends colours at block edges: extra classes snap in there
+        assert set(decoded.tolist()) <= set(split["classes_present"]) <= set(range(12))
+    else:
+        assert split["classes_present"] == sorted(decoded.tolist())
 
 
 def test_synthetic_folder_uses_its_meta(tmp_path):

@@ -37,3 +37,29 @@ def test_twelve_classes_and_ambiguity_share():
     share = ambiguous / total
     print(f"facades ambiguous share (50 train files): {share:.3f}")
     assert 0.1 < share < 0.35
+
+
+# ../shared/datasets/facades/README.md: share of train pixels by nearest centre, per class.
+README_TRAIN_SHARES = [23.6, 34.3, 12.8, 1.3, 2.9, 3.7, 4.6, 0.8, 1.8, 8.4, 0.8, 5.2]
+
+
+def test_check_names_the_classes_and_matches_the_readme_shares(capsys):
+    from bench.data.check import check_folder
+    from bench.data.names import FACADES
+
+    out = check_folder(SHARED_FACADES)
+    printed = capsys.readouterr().out
+    assert out["dataset"] == "facades" and out["num_classes"] == 12
+    for i, name in enumerate(FACADES):
+        assert f"{i}:{name}" in printed
+    train, val = out["splits"]["train"], out["splits"]["val"]
+    assert (train["pairs"], val["pairs"]) == (400, 106)
+    assert sum(train["class_share"]) == pytest.approx(1.0)
+    for i, expected in enumerate(README_TRAIN_SHARES):
+        assert abs(100 * train["class_share"][i] - expected) <= 1.0, (FACADES[i], train["class_share"][i])
+    # bench.data.facades' ambiguity (measured 17.7% train, 18.5% test) next to the README's
+    # "about 22% more than 40 units from every centre" (measured 22.1%, 22.9%)
+    print({s: (v["ambiguous_share"], v["far_share"]) for s, v in out["splits"].items()})
+    assert 0.15 < train["ambiguous_share"] < 0.21 and 0.15 < val["ambiguous_share"] < 0.22
+    assert 0.20 < train["far_share"] < 0.24 and 0.20 < val["far_share"] < 0.25
+    assert "> 40 from palette" in printed

@@ -2,10 +2,12 @@
 
 A data set is a torch Dataset whose items are dicts:
     "label":    LongTensor (H, W), class ids 0..num_classes-1, or `dontcare_id`
-    "image":    FloatTensor (3, H, W) in [-1, 1]
+    "image":    FloatTensor (3, H, W) in [-1, 1]   (only when the split has photos)
     "instance": FloatTensor (1, H, W) edge map in {0, 1}   (only when use_instance)
-    "path":     str, the photo's file (for messages and grids)
-and which carries `.info: DatasetInfo`.
+    "path":     str, the photo's file, or the label map's without a photo (for messages)
+and which carries `.info: DatasetInfo` and `.has_photos: bool`. A split of label maps
+only (pix2pixHD's test_label/ + test_inst/) has has_photos False: its items have no
+"image"; it serves generation, never training or scoring (which compare with photos).
 
 Build one with bench.data.registry.build_dataset(cfg, split). Training sets mirror item i
 in epoch e when bench.data.transforms.flip_decision(ds.flip_seed, e, i) (set `flip_seed`,

@@ -16,7 +16,9 @@ from bench.errors import BenchError
 
 @dataclass(frozen=True)
 class Pair:
-    image: Path
+    # None: a label map without a photo (pix2pixHD's test split: test_label/, test_inst/
+    # only), usable to generate images but not to train or to score them.
+    image: Path | None
     label: Path  # for facades the same file as image (right half)
     instance: Path | None = None
     # How label files encode ids: facades | ade20k | cocostuff | cityscapes | cmp | ids
@@ -73,22 +75,24 @@ def decode_ids(raw: np.ndarray, encoding: str, info: DatasetInfo, path: Path) ->
     return ids
 
 
-def read_pair(pair: Pair, info: DatasetInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """-> photo (h, w, 3) uint8, ids (h, w) int64, instance ids (h, w) or None."""
+def read_pair(pair: Pair, info: DatasetInfo
+              ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """-> photo (h, w, 3) uint8 or None (no photo), ids (h, w) int64, instance ids or None."""
     if pair.encoding == "facades":
         from bench.data.facades import read_facade
 
         rgb, ids, _ = read_facade(pair.image)
         return rgb, ids, None
-    rgb = np.asarray(open_image(pair.image).convert("RGB"))
+    rgb = None if pair.image is None else np.asarray(open_image(pair.image).convert("RGB"))
     ids = decode_ids(read_ids_file(pair.label), pair.encoding, info, pair.label)
-    if ids.shape != rgb.shape[:2]:
+    if rgb is not None and ids.shape != rgb.shape[:2]:
         raise BenchError(f"{pair.label}: label size {ids.shape[1]}x{ids.shape[0]} does not match "
                          f"photo {pair.image} size {rgb.shape[1]}x{rgb.shape[0]}")
     inst = None
     if info.use_instance:
         if pair.instance is None:
-            raise BenchError(f"{pair.image}: no instance map found (data.use_instance is true)")
+            raise BenchError(f"{pair.image or pair.label}: no instance map found "
+                             "(data.use_instance is true)")
         inst = read_ids_file(pair.instance)
         if inst.shape != ids.shape:
             raise BenchError(f"{pair.instance}: instance size {inst.shape[1]}x{inst.shape[0]} "
@@ -106,11 +110,16 @@ class PairDataset(Dataset):
 
     Training flips follow transforms.flip_decision(flip_seed, epoch, index); the trainer
     sets `flip_seed` and calls `set_epoch`, or sets `flip = False` and flips by itself.
+    `has_photos` is False for a split of label maps only: its items carry no "image".
     """
 
     def __init__(self, pairs: list[Pair], info: DatasetInfo, cfg, train: bool):
         self.pairs = pairs
         self.info = info
+        self.has_photos = all(p.image is not None for p in pairs)
+        if not self.has_photos and any(p.image is not None for p in pairs):
+            raise BenchError(f"{pairs[0].label.parent}: some label maps have photos and some "
+                             "do not; a split is either paired or label maps only")
         self.size = T.target_size(cfg.image_size, cfg.aspect_ratio)
         self.flip = bool(cfg.flip and train)
         self.flip_seed = 0
@@ -129,7 +138,7 @@ class PairDataset(Dataset):
         if self._cache is not None and index in self._cache:
             return self._cache[index]
         rgb, ids, inst = read_pair(self.pairs[index], self.info)
-        rgb = T.resize_image(rgb, self.size)
+        rgb = T.resize_image(rgb, self.size) if rgb is not None else None
         ids = T.resize_nearest(ids, self.size)
         ids = ids.astype(np.uint8 if self.info.label_channels <= 256 else np.int16)
         edges = T.instance_edges(T.resize_nearest(inst, self.size)) if inst is not None else None
@@ -141,6 +150,6 @@ class PairDataset(Dataset):
         pair = self.pairs[index]
         rgb, ids, edges = self.load(index)
         if self.flip and T.flip_decision(self.flip_seed, self.epoch, index):
-            rgb, ids = rgb[:, ::-1], ids[:, ::-1]
+            rgb, ids = (rgb[:, ::-1] if rgb is not None else None), ids[:, ::-1]
             edges = edges[:, ::-1] if edges is not None else None
-        return T.to_item(rgb, ids, edges, str(pair.image))
+        return T.to_item(rgb, ids, edges, str(pair.image or pair.label))

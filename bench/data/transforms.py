@@ -55,12 +55,14 @@ def flip_decision(flip_seed: int, epoch: int, index: int) -> bool:
     return bool(np.random.default_rng([flip_seed & 0xFFFFFFFF, epoch, index]).random() < 0.5)
 
 
-def to_item(rgb: np.ndarray, ids: np.ndarray, edges: np.ndarray | None, path: str) -> dict:
-    """Arrays -> the contract item (bench.data.base): image in [-1, 1], label Long."""
+def to_item(rgb: np.ndarray | None, ids: np.ndarray, edges: np.ndarray | None, path: str) -> dict:
+    """Arrays -> the contract item (bench.data.base): image in [-1, 1], label Long.
+    rgb None (a label map without a photo): the item has no "image"."""
     # np.array copies: arrays may be read-only views (PIL buffers, flips).
-    image = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float() / 127.5 - 1.0
-    item = {"label": torch.from_numpy(np.array(ids, dtype=np.int64)),
-            "image": image, "path": path}
+    item = {"label": torch.from_numpy(np.array(ids, dtype=np.int64)), "path": path}
+    if rgb is not None:
+        image = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float()
+        item["image"] = image / 127.5 - 1.0
     if edges is not None:
         item["instance"] = torch.from_numpy(np.array(edges, dtype=np.float32))[None]
     return item

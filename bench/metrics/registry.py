@@ -77,24 +77,28 @@ def _segment_all(seg, images: torch.Tensor, batch_size: int, device) -> torch.Te
 
 
 def segmentation_metrics(ctx: EvalContext) -> dict:
+    """mIoU and pixel accuracy under the data set's evaluation protocol
+    (bench.data.protocol: Cityscapes is scored on the 19 trainIds, both the ground truth
+    and the predicted labelIds mapped, void ignored); the protocol line goes in the entry."""
+    from bench.data.protocol import eval_protocol
     from bench.metrics.segmentation import confusion_matrix, scores
     from bench.metrics.segmenters import build_segmenter
 
     ids = ("miou", "pixel_acc")
+    proto = eval_protocol(ctx.info)
+    fe = f"segmenter {ctx.cfg.eval.segmenter}"
     try:
         seg, _meta = ctx.once("segmenter", lambda: build_segmenter(
             ctx.cfg, ctx.info, ctx.image_size, ctx.device))
     except WeightsMissing as e:
-        return {i: entry(i, None, reason=str(e), produced_by=None,
-                         feature_extractor=f"segmenter {ctx.cfg.eval.segmenter}", **ctx.common())
-                for i in ids}
-    n, bs = ctx.info.num_classes, ctx.cfg.eval.batch_size
+        return {i: entry(i, None, reason=str(e), produced_by=None, feature_extractor=fe,
+                         protocol=proto.text, **ctx.common()) for i in ids}
+    bs = ctx.cfg.eval.batch_size
+    target = proto.apply(ctx.gen.label)
 
     def score(images):
-        pred = _segment_all(seg, images, bs, ctx.device)
-        return scores(confusion_matrix(pred, ctx.gen.label, n, ctx.info.dontcare_id))
-
-    fe = f"segmenter {ctx.cfg.eval.segmenter}"
+        pred = proto.apply(_segment_all(seg, images, bs, ctx.device))
+        return scores(confusion_matrix(pred, target, proto.num_classes, proto.ignore_index))
 
     def entries(s: dict, reference: dict | None) -> dict:
         out = {}
@@ -102,10 +106,11 @@ def segmentation_metrics(ctx: EvalContext) -> dict:
             details = {"classes_scored": s["classes_scored"], "pixels_scored": s["pixels_scored"]}
             if i == "miou":
                 details["iou_per_class"] = s["iou_per_class"]
+                details["class_names"] = list(proto.class_names)
             reason = None if s[i] is not None else "no scored pixels (every label is don't-care)"
             out[i] = entry(i, s[i], reason=reason, produced_by=seg.produced_by, feature_extractor=fe,
                            reference=None if reference is None else reference[i],
-                           details=details, **ctx.common())
+                           details=details, protocol=proto.text, **ctx.common())
         return out
 
     # The segmenter on the real validation photos: the "real images" reference row.

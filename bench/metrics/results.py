@@ -13,6 +13,8 @@ ENTRY = {
   "produced_by" (weight file + sha256, or "trained oracle <fingerprint>"),
   "feature_extractor", "num_samples", "image_size", "split",
   "reference" (the same metric on real photos, {"value", ...}, or null), "details" (dict),
+  "protocol" (mIoU / pixel accuracy: how the data set is scored, one line from
+              bench.data.protocol, e.g. "Cityscapes: 19 trainId classes (...)"; else null),
 }
 """
 
@@ -33,7 +35,8 @@ NAMES = {
 def entry(metric_id: str, value: float | None, *, produced_by: str | None,
           feature_extractor: str | None, num_samples: int, image_size: tuple[int, int],
           split: str, reason: str | None = None, std: float | None = None,
-          reference: dict | None = None, details: dict | None = None) -> dict:
+          reference: dict | None = None, details: dict | None = None,
+          protocol: str | None = None) -> dict:
     if value is None and not reason:
         raise ValueError(f"{metric_id}: a null value needs a reason")
     return {
@@ -49,4 +52,5 @@ def entry(metric_id: str, value: float | None, *, produced_by: str | None,
         "split": split,
         "reference": reference,
         "details": details or {},
+        "protocol": protocol,
     }
