@@ -34,6 +34,12 @@ class Segmenter:
     produced_by: str
     input_norm: str  # "minus1_1" | "imagenet"
     num_classes: int
+    tta: bool = False  # also run on the mirror image and average the logits (oracle_tta)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x)
+        # torchvision segmentation models: {"out": logits, ...}
+        return out["out"] if isinstance(out, dict) else out
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> torch.Tensor:
@@ -43,9 +49,9 @@ class Segmenter:
             mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
             std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
             x = ((x + 1) / 2 - mean) / std
-        out = self.net(x)
-        if isinstance(out, dict):  # torchvision segmentation models: {"out": logits, ...}
-            out = out["out"]
+        out = self._logits(x)
+        if self.tta:  # mean of the logits of x and of its mirror image, mirrored back
+            out = (out + self._logits(x.flip(-1)).flip(-1)) / 2
         if out.shape[-2:] != images.shape[-2:]:
             out = F.interpolate(out, size=images.shape[-2:], mode="bilinear", align_corners=False)
         return out.argmax(dim=1)
@@ -55,7 +61,8 @@ def _oracle(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
     from bench.metrics.oracle import load_or_train_oracle
 
     net, path, meta = load_or_train_oracle(run_cfg.data, info, size, run_cfg.eval, device)
-    seg = Segmenter(net, f"trained oracle {meta['fingerprint']}", "minus1_1", info.num_classes)
+    seg = Segmenter(net, f"trained oracle {meta['fingerprint']}", "minus1_1", info.num_classes,
+                    tta=run_cfg.eval.oracle_tta)
     return seg, {"oracle_path": str(path), **meta}
 
 

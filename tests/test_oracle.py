@@ -1,0 +1,130 @@
+"""The oracle U-Net (v3): shapes, augmentation, seeded determinism, test-time flips, cache."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bench.config import validate_run_config
+from bench.data.config import DataConfig
+from bench.metrics import oracle
+from bench.metrics.segmenters import Segmenter, build_segmenter
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+
+
+def toy_set(n=6, size=32, classes=3):
+    """Items like build_dataset's: image (3, H, W) in [-1, 1], label (H, W) long."""
+    g = torch.Generator().manual_seed(1)
+    return [{"image": torch.rand(3, size, size, generator=g) * 2 - 1,
+             "label": torch.randint(0, classes, (size, size), generator=g)} for _ in range(n)]
+
+
+def test_shapes_any_size_and_features():
+    net = oracle.OracleUNet(num_classes=5, width=4).eval()
+    for h, w in ((32, 32), (30, 44), (17, 64)):  # padded to a multiple of 16 inside
+        assert net(torch.zeros(2, 3, h, w)).shape == (2, 5, h, w)
+    assert net.features(torch.zeros(3, 3, 48, 32)).shape == (3, 8 * 4)
+
+
+def test_coord_grid_is_pixel_centres_of_the_whole_frame():
+    c = oracle.coord_grid(2, 4, 8)
+    assert c.shape == (2, 2, 4, 8)
+    assert torch.allclose(c[0, 0, :, 0], torch.tensor([-0.75, -0.25, 0.25, 0.75]))  # y
+    assert torch.allclose(c[1, 1, 0, :2], torch.tensor([-0.875, -0.625]))  # x
+    # the default coordinates are exactly these
+    net = oracle.OracleUNet(3, 4).eval()
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(net(x), net(x, oracle.coord_grid(2, 16, 16)))
+
+
+def test_augment_shapes_ranges_and_seed():
+    items = toy_set(4, 32)
+    image = torch.stack([it["image"] for it in items])
+    label = torch.stack([it["label"] for it in items])
+    out = [oracle.augment(image, label, (16, 24), torch.Generator().manual_seed(3)) for _ in range(2)]
+    img, lab, coords = out[0]
+    assert img.shape == (4, 3, 16, 24) and lab.shape == (4, 16, 24) and coords.shape == (4, 2, 16, 24)
+    assert lab.dtype == torch.long and set(lab.unique().tolist()) <= {0, 1, 2}
+    assert img.min() >= -1 and img.max() <= 1 and coords.abs().max() <= 1
+    assert all(torch.equal(a, b) for a, b in zip(out[0], out[1]))  # same seed, same batch
+    other = oracle.augment(image, label, (16, 24), torch.Generator().manual_seed(4))
+    assert not torch.equal(other[0], img)
+
+
+def test_augment_full_crop_keeps_labels_aligned(monkeypatch):
+    """Zoom 1, no aspect jitter: the crop is the photo itself (or its mirror)."""
+    monkeypatch.setattr(oracle, "ZOOM", (1.0, 1.0))
+    monkeypatch.setattr(oracle, "ASPECT", (1.0, 1.0))
+    items = toy_set(8, 16)
+    image = torch.stack([it["image"] for it in items])
+    label = torch.stack([it["label"] for it in items])
+    _, lab, coords = oracle.augment(image, label, (16, 16), torch.Generator().manual_seed(0))
+    for i in range(8):
+        assert torch.equal(lab[i], label[i]) or torch.equal(lab[i], label[i].flip(-1))
+    assert torch.allclose(coords, oracle.coord_grid(8, 16, 16), atol=1e-6)
+
+
+def test_training_is_deterministic_for_a_seed():
+    train = toy_set()
+
+    def state(seed, crop=None):
+        net = oracle.train_oracle(train, 3, None, 3, 4, 4, seed, torch.device("cpu"),
+                                  log=lambda m: None, crop=crop)
+        return net.state_dict()
+
+    a, b, c = state(0), state(0), state(1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+    assert oracle.train_oracle(train, 3, None, 2, 4, 4, 0, torch.device("cpu"), log=lambda m: None,
+                               crop=16).training is False
+
+
+def test_tta_is_the_mean_of_the_two_logits():
+    torch.manual_seed(0)
+    net = oracle.OracleUNet(4, 4).eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        want = (net(x) + net(x.flip(-1)).flip(-1)) / 2
+        assert torch.allclose(oracle.predict_logits(net, x, tta=True), want)
+        assert torch.equal(oracle.predict_logits(net, x, tta=False), net(x))
+    seg = Segmenter(net, "test", "minus1_1", 4, tta=True)
+    assert torch.equal(seg.predict(x), want.argmax(1))
+    assert torch.equal(Segmenter(net, "test", "minus1_1", 4).predict(x), net(x).argmax(1))
+
+
+def run_cfg(tmp_path, **eval_):
+    return validate_run_config({
+        "data": {"dataset": "synthetic", "root": str(tmp_path / "data"), "image_size": 32,
+                 "num_train": 8, "num_val": 4},
+        "eval": {"oracle_steps": 2, "oracle_width": 4, "oracle_batch_size": 4, **eval_},
+    }, "test")
+
+
+def test_cache_reused_and_crop_in_the_fingerprint(tmp_path, monkeypatch):
+    from bench.data.registry import dataset_info
+
+    cfg = run_cfg(tmp_path, oracle_crop=16)
+    info = dataset_info(cfg.data)
+    net, path, meta = oracle.load_or_train_oracle(cfg.data, info, (32, 32), cfg.eval, torch.device("cpu"))
+    assert meta["crop"] == 16 and meta["version"] == oracle.ORACLE_VERSION
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("retrained although cached")
+
+    monkeypatch.setattr(oracle, "train_oracle", no_training)
+    # test-time flips are not part of what is trained: same file
+    seg, seg_meta = build_segmenter(run_cfg(tmp_path, oracle_crop=16, oracle_tta=False), info,
+                                    (32, 32), torch.device("cpu"))
+    assert seg_meta["oracle_path"] == str(path) and seg.tta is False
+    net2, _ = oracle.load_oracle(path, torch.device("cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), net2.state_dict().values()))
+    assert build_segmenter(run_cfg(tmp_path, oracle_crop=16), info, (32, 32),
+                           torch.device("cpu"))[0].tta is True
+    base = {"data_cfg": DataConfig(), "size": (64, 64), "seed": 0, "steps": 3, "width": 4,
+            "batch_size": 4}
+    assert oracle.oracle_fingerprint(**base) != oracle.oracle_fingerprint(**base, crop=32)
