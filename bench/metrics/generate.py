@@ -19,12 +19,13 @@ from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
 from bench.data.base import semantic_input
+from bench.train.outputs import colorize
 
 
 @dataclass
 class Generated:
     fake: torch.Tensor  # (N, 3, H, W) uint8
-    real: torch.Tensor  # (N, 3, H, W) uint8
+    real: torch.Tensor | None  # (N, 3, H, W) uint8; None: label maps without photos
     label: torch.Tensor  # (N, H, W) int64
     diverse: torch.Tensor | None  # (N, K, 3, H, W) uint8, random-z samples; None when K = 0
 
@@ -69,13 +70,16 @@ def generate(G, E, dataset, info, num_maps: int | None, extra: int, seed: int, b
         n = batch["label"].shape[0]
         idx = range(start, start + n)
         seg = semantic_input(batch, info).to(device)  # (n, semantic_nc, H, W)
-        real = batch["image"].to(device)  # (n, 3, H, W) in [-1, 1]
+        if getattr(G, "label_input", "onehot") == "color":  # pix2pix on the rendered map
+            seg = colorize(batch["label"], info.palette).to(device)  # (n, 3, H, W)
+        # (n, 3, H, W) in [-1, 1]; None for label maps without photos (generation only)
+        real = batch["image"].to(device) if "image" in batch else None
         div = []
         if vae:
             def z_for(sample: int, idx=idx) -> torch.Tensor:  # (n, z_dim), seeded per map, sample
                 return torch.stack([_randn(seed, i, sample, G.z_dim) for i in idx]).to(device)
 
-            if E is not None:  # the official test path: the style of the real photo
+            if E is not None and real is not None:  # the official test path: the real photo's style
                 mu, logvar = E(real)  # (n, z_dim) each
                 fake = G(seg, mu + z_for(0) * torch.exp(0.5 * logvar))
             else:
@@ -83,12 +87,15 @@ def generate(G, E, dataset, info, num_maps: int | None, extra: int, seed: int, b
             div = [G(seg, z_for(j)) for j in range(1, extra + 1)]
         else:
             fake = G(seg)
-        fake_u8, real_u8 = to_uint8(fake.float().cpu()), to_uint8(real.cpu())
+        fake_u8 = to_uint8(fake.float().cpu())
+        real_u8 = to_uint8(real.cpu()) if real is not None else None
         for k, i in enumerate(idx):
             save_png(fake_u8[k], out_dir / "fake" / f"{i:06d}.png")
-            save_png(real_u8[k], out_dir / "real" / f"{i:06d}.png")
+            if real_u8 is not None:
+                save_png(real_u8[k], out_dir / "real" / f"{i:06d}.png")
         fakes.append(fake_u8)
-        reals.append(real_u8)
+        if real_u8 is not None:
+            reals.append(real_u8)
         labels.append(batch["label"].long())
         if div:
             div_u8 = torch.stack([to_uint8(d.float().cpu()) for d in div], dim=1)  # (n, K, 3, H, W)
@@ -97,5 +104,5 @@ def generate(G, E, dataset, info, num_maps: int | None, extra: int, seed: int, b
                     save_png(div_u8[k, j], out_dir / "diverse" / f"{i:06d}_{j + 1}.png")
             diverse.append(div_u8)
         start += n
-    return Generated(torch.cat(fakes), torch.cat(reals), torch.cat(labels),
+    return Generated(torch.cat(fakes), torch.cat(reals) if reals else None, torch.cat(labels),
                      torch.cat(diverse) if diverse else None)

@@ -18,7 +18,7 @@ from bench.experiment.files import write_bytes_if_changed
 from bench.experiment.schema import HIGHER_IS_BETTER
 from bench.report.load import ReportData
 from bench.report.stats import mean_ci
-from bench.report.tables import label
+from bench.report.tables import label, unit
 
 METADATA = {"Software": None}  # no version stamp: the same results give the same bytes
 
@@ -50,6 +50,7 @@ def metric_bars(data: ReportData, path: Path) -> Path | None:
             ax.plot([i] * len(pts), pts, "k.", ms=4)
         ax.set_xticks(x, data.variants, rotation=20, ha="right")
         ax.set_title(label(m))
+        ax.set_ylabel(unit(m), fontsize=8)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
     fig.suptitle("Mean over seeds, error bars: 95% CI; dots: single seeds", fontsize=9)
@@ -70,6 +71,25 @@ def pareto_front(points: list[tuple[float, float]], higher_is_better: bool) -> l
     return front
 
 
+# results.csv cost column -> (axis label with its unit, divisor to that unit)
+COST_AXES = {
+    "flops_G": ("GFLOPs per image (G forward)", 1e9),
+    "params_G": ("parameters of G (millions)", 1e6),
+    "params_D": ("parameters of D (millions)", 1e6),
+    "train_images_per_s": ("training images/s", 1.0),
+    "peak_mem_mb": ("peak memory (MB)", 1.0),
+    "wall_s": ("wall time per run (s)", 1.0),
+    "train_wall_s": ("training wall time per run (s)", 1.0),
+}
+# scalars.jsonl key -> panel title with its unit
+SCALAR_LABELS = {
+    "g_gan": "G: GAN loss", "g_feat": "G: feature matching (× λ_feat)",
+    "g_vgg": "G: VGG19 perceptual (× λ_vgg)", "g_kl": "G: KL (× λ_kl)", "g_l1": "G: L1 (× λ_l1)",
+    "d_fake": "D: loss on generated", "d_real": "D: loss on real",
+    "images_per_s": "throughput (images/s)", "lr_g": "G learning rate", "lr_d": "D learning rate",
+}
+
+
 def pareto_plot(data: ReportData, path: Path) -> Path | None:
     metric = data.options.get("primary_metric", "miou")
     cost = data.options.get("cost", "flops_G")
@@ -80,7 +100,7 @@ def pareto_plot(data: ReportData, path: Path) -> Path | None:
         q, c = mean_ci(data.values(v, metric).values()), mean_ci(data.values(v, cost).values())
         if q is None or c is None:
             continue
-        pts.append((c.mean, q.mean))
+        pts.append((c.mean / COST_AXES.get(cost, ("", 1.0))[1], q.mean))
         names.append(v)
         errs.append(q.half or 0.0)
     if not pts:
@@ -96,7 +116,7 @@ def pareto_plot(data: ReportData, path: Path) -> Path | None:
     ax.plot([p[0] for p in fr], [p[1] for p in fr], "--", color="#c0392b", lw=1)
     if min(p[0] for p in pts) > 0 and max(p[0] for p in pts) / min(p[0] for p in pts) > 20:
         ax.set_xscale("log")
-    ax.set_xlabel(cost)
+    ax.set_xlabel(COST_AXES.get(cost, (cost, 1.0))[0])
     ax.set_ylabel(label(metric))
     ax.set_title("Quality vs cost (red: Pareto-optimal)", fontsize=9)
     fig.tight_layout()
@@ -141,8 +161,10 @@ def training_curves(data: ReportData, path: Path, max_keys: int = 6) -> Path | N
             if by_step:
                 steps = sorted(by_step)
                 ax.plot(steps, [np.mean(by_step[s]) for s in steps], label=v, lw=1.2)
-        ax.set_title(k, fontsize=9)
-        ax.set_xlabel("step")
+        ax.set_title(SCALAR_LABELS.get(k, k), fontsize=9)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("images/s" if k == "images_per_s" else "learning rate" if k.startswith("lr")
+                      else "loss (weighted)", fontsize=8)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)

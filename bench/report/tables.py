@@ -1,9 +1,11 @@
 """The report's tables: main (mean ± 95% CI per variant and metric), comparison against the
-baseline (paired over seeds), cost. Cells are strings; **bold** marks the best."""
+baseline (paired over seeds), cost. Cells are strings; **bold** marks a best mean only where
+the paired test puts it ahead of every other variant; † marks timings from a shared machine."""
 
 from __future__ import annotations
 
 from bench.experiment.schema import HIGHER_IS_BETTER
+from bench.report import objective
 from bench.report.doc import Table
 from bench.report.load import ReportData
 from bench.report.stats import Summary, mean_ci, paired
@@ -13,6 +15,19 @@ LABELS = {
     "lpips_diversity": "LPIPS diversity", "fd_oracle": "FD (oracle features)",
     "kid_oracle": "KID (oracle features)",
 }
+
+
+# The y-axis of a metric in the figures: what the number is, on what scale.
+UNITS = {
+    "miou": "mean IoU (0-1)", "pixel_acc": "fraction of pixels (0-1)",
+    "fid": "Fréchet distance (Inception-v3)", "kid": "KID (Inception-v3)",
+    "lpips": "LPIPS distance (AlexNet)", "lpips_diversity": "LPIPS distance (AlexNet)",
+    "fd_oracle": "Fréchet distance (oracle features)", "kid_oracle": "KID (oracle features)",
+}
+
+
+def unit(metric: str) -> str:
+    return UNITS.get(metric, "value")
 
 
 def label(metric: str) -> str:
@@ -38,23 +53,58 @@ def fmt_summary(s: Summary | None) -> str:
     return f"{fmt(s.mean)} ± {fmt(s.half, 2)}"
 
 
+# Below this real-photo mIoU the segmenter cannot tell good images from bad ones well
+# enough to rank methods: its scores of generated images are mostly its own errors.
+WEAK_CEILING = 0.3
+SEGMENTATION = ("miou", "pixel_acc")
+
+
+def ceiling(data: ReportData) -> float | None:
+    """The segmenter's mIoU on the real validation photos (the ceiling of every mIoU)."""
+    return data.reference.get("miou")
+
+
+def too_weak(data: ReportData, metric: str) -> str | None:
+    c = ceiling(data)
+    if metric in SEGMENTATION and c is not None and c < WEAK_CEILING:
+        return f"segmenter too weak to rank (real-photo mIoU {c:.3f} < {WEAK_CEILING})"
+    return None
+
+
+def metric_label(data: ReportData, metric: str) -> str:
+    """label(), with the real-photo ceiling beside segmentation scores."""
+    ref = data.reference.get(metric)
+    if metric in SEGMENTATION and ref is not None:
+        return f"{label(metric)} (real photos {fmt(ref, 3)})"
+    return label(metric)
+
+
 def unavailable(data: ReportData, metric: str) -> str:
     reason = data.reasons.get(metric, "")
     return "n/a (weights missing)" if "weight" in reason.lower() else "n/a"
 
 
-def _best(summaries: dict[str, Summary | None], metric: str) -> str | None:
+def clear_best(data: ReportData, summaries: dict[str, Summary | None], metric: str) -> str | None:
+    """The variant with the best mean, only when the paired test over seeds puts it ahead of
+    every other variant (95% CI of the per-seed difference excluding 0); else None."""
     hib = HIGHER_IS_BETTER.get(metric)
     have = {v: s.mean for v, s in summaries.items() if s is not None}
-    if hib is None or len(have) < 2:
+    if hib is None or len(have) < 2 or too_weak(data, metric):
         return None
-    return (max if hib else min)(have, key=have.get)
+    best = (max if hib else min)(have, key=have.get)
+    for other in have:
+        if other == best:
+            continue
+        r = paired(data.values(best, metric), data.values(other, metric))
+        if r is None or verdict(r.diff, hib) != "better":
+            return None
+    return best
 
 
 def main_table(data: ReportData) -> Table:
-    headers = ["variant", "seeds"] + [label(m) for m in data.metrics]
+    headers = ["variant", "seeds"] + [metric_label(data, m) for m in data.metrics]
     cols = {m: {v: mean_ci(data.values(v, m).values()) for v in data.variants} for m in data.metrics}
-    best = {m: _best(cols[m], m) for m in data.metrics}
+    best = {m: clear_best(data, cols[m], m) for m in data.metrics}
     rows = []
     for v in data.variants:
         n = len(data.values(v, "seed")) if "seed" in data.results else 0
@@ -66,15 +116,19 @@ def main_table(data: ReportData) -> Table:
             row.append(f"**{cell}**" if best[m] == v else cell)
         rows.append(row)
     if data.reference:
-        rows.append(["real photos (reference)", "–"]
+        rows.append(["real photos (segmenter ceiling)", "–"]
                     + [fmt(data.reference[m]) if m in data.reference else "–" for m in data.metrics])
     notes = [f"{LABELS.get(m, m)}: n/a: {data.reasons[m]}" for m in data.metrics
              if m in data.reasons and all(cols[m][v] is None for v in data.variants)]
     notes += [f"{LABELS.get(m, m)}: produced by {data.produced_by[m]}" for m in data.metrics
               if m in data.produced_by]
+    weak = too_weak(data, "miou")
+    if weak:
+        notes.insert(0, f"**{weak}**: mIoU and pixel accuracy differences below are not evidence.")
     caption = ("Mean ± half-width of the 95% confidence interval (Student t over seeds); "
-               "↑/↓: higher/lower is better; best mean in bold (overlapping intervals: no clear "
-               "winner). The reference row scores the real validation photos with the same "
+               "↑/↓: higher/lower is better; a best mean is bold only where the paired test "
+               "over seeds puts it ahead of every other variant (95% CI of the per-seed "
+               "difference excluding 0; none bold: no clear winner). The reference row scores the real validation photos with the same "
                "segmenter.")
     return Table(headers, rows, caption, notes)
 
@@ -96,10 +150,11 @@ def comparison_table(data: ReportData) -> Table:
     for v in data.variants:
         if v == data.baseline:
             continue
+        differ = objective.differs(data, v, data.baseline)
         for m in data.metrics:
             r = paired(data.values(v, m), base[m])
             if r is None:
-                rows.append([v, label(m), "0", unavailable(data, m), "–", "–", "–"])
+                rows.append([v, metric_label(data, m), "0", unavailable(data, m), "–", "–", "–"])
                 continue
             ci = "n/a (one seed)" if r.diff.half is None else f"[{fmt(r.diff.lo)}, {fmt(r.diff.hi)}]"
             if r.n < 2:
@@ -109,11 +164,18 @@ def comparison_table(data: ReportData) -> Table:
             else:
                 p = f"{r.p:.3g}"
             sign = "+" if r.diff.mean > 0 else ""
-            rows.append([v, label(m), str(r.n), f"{sign}{fmt(r.diff.mean)}", ci, p,
-                         verdict(r.diff, HIGHER_IS_BETTER.get(m))])
+            said = too_weak(data, m) or verdict(r.diff, HIGHER_IS_BETTER.get(m))
+            if differ:
+                said += f" ({differ})"
+            rows.append([v, metric_label(data, m), str(r.n), f"{sign}{fmt(r.diff.mean)}", ci, p,
+                         said])
     caption = (f"Paired over seeds: Δ = variant − {data.baseline} on the same seed. The CI and "
                "p-value need at least two seeds; the verdict says better or worse only when the "
-               "95% CI of Δ excludes 0.")
+               "95% CI of Δ excludes 0. Segmentation scores show the segmenter's real-photo "
+               f"score beside them; with a real-photo mIoU below {WEAK_CEILING} their verdict is "
+               "'segmenter too weak to rank'. Where a variant trained a different objective "
+               "from the baseline (see Objective) the verdict says so: the difference is then "
+               "not the variant's design alone.")
     return Table(headers, rows, caption)
 
 
@@ -125,18 +187,72 @@ def _millions(s: Summary | None) -> str:
     return "–" if s is None else f"{s.mean / 1e6:.3f} M"
 
 
+# Across seeds, a cost figure whose CI half-width exceeds this fraction of its mean is
+# flagged: identical runs on one quiet machine do not differ that much.
+SEED_SPREAD_LIMIT = 0.25
+SHARED = "†"
+
+
+def _run_infos(data: ReportData, v: str) -> list[tuple[str, dict]]:
+    df = data.results
+    rows = df[(df["variant"] == v) & (df["status"] == "complete")]
+    return [(f"{v}/seed{s}", data.run_info.get(str(d), {}))
+            for s, d in zip(rows["seed"], rows["run_dir"])]
+
+
+def throughput(data: ReportData, v: str) -> Summary | None:
+    """Per run the median images/s of its log intervals (the least disturbed measurement;
+    the whole-run average where scalars.jsonl has no rates), then mean ± CI over seeds."""
+    per_run = data.values(v, "train_images_per_s") if "train_images_per_s" in data.results else {}
+    values = []
+    df = data.results
+    rows = df[(df["variant"] == v) & (df["status"] == "complete")]
+    for s, d in zip(rows["seed"], rows["run_dir"]):
+        med = data.run_info.get(str(d), {}).get("images_per_s_median")
+        values.append(med if med is not None else per_run.get(int(s)))
+    return mean_ci([x for x in values if x is not None])
+
+
+def _spread(s: Summary | None) -> bool:
+    return (s is not None and s.half is not None and s.mean > 0
+            and s.half > SEED_SPREAD_LIMIT * s.mean)
+
+
+def disturbed(data: ReportData) -> dict[str, list[str]]:
+    """variant -> why its timings look disturbed (shared machine), per run and over seeds."""
+    out: dict[str, list[str]] = {}
+    for v in data.variants:
+        why = [f"{name}: {info['disturbed']}" for name, info in _run_infos(data, v)
+               if info.get("disturbed")]
+        for label_, s in (("images/s", throughput(data, v)), ("wall time", _mean(data, v, "wall_s"))):
+            if _spread(s):
+                why.append(f"{label_} differs by ±{s.half / s.mean:.0%} across seeds")
+        if why:
+            out[v] = why
+    return out
+
+
 def cost_table(data: ReportData) -> Table:
     headers = ["variant", "params G", "params D", "params E", "GFLOPs/image (G)", "train images/s",
                "peak memory (MB)", "wall time / run (s)"]
     rows = []
+    shared = disturbed(data)
     for v in data.variants:
         flops = _mean(data, v, "flops_G")
+        mark = f" {SHARED}" if v in shared else ""
         rows.append([v, _millions(_mean(data, v, "params_G")), _millions(_mean(data, v, "params_D")),
                      _millions(_mean(data, v, "params_E")),
                      "–" if flops is None else f"{flops.mean / 1e9:.3f}",
-                     fmt_summary(_mean(data, v, "train_images_per_s")),
+                     fmt_summary(throughput(data, v)) + mark,
                      fmt_summary(_mean(data, v, "peak_mem_mb")),
-                     fmt_summary(_mean(data, v, "wall_s"))])
-    caption = ("Parameters and forward FLOPs for one image (G); speed and memory measured while "
-               "training (mean ± 95% CI over seeds, same machine).")
-    return Table(headers, rows, caption)
+                     fmt_summary(_mean(data, v, "wall_s")) + mark])
+    caption = ("Parameters and forward FLOPs for one image (G). Training images/s: per run the "
+               "median over its log intervals (the least disturbed measurement), then mean ± "
+               "95% CI over seeds; memory and wall time per run, mean ± 95% CI, same machine.")
+    notes = []
+    if shared:
+        notes.append(f"**{SHARED} the machine looked shared while these ran (busy CPUs or "
+                     "unsteady rates): their timings are not reliable, and speed ratios between "
+                     "variants are not evidence.** " + "; ".join(
+                         f"{v}: {', '.join(why)}" for v, why in shared.items()))
+    return Table(headers, rows, caption, notes)

@@ -37,3 +37,6 @@ class TrainConfig(Strict):
     log_every: int = 10
     sample_every: int = 200
     ckpt_every: int = 200
+    # Generator snapshots at this many evenly spaced steps (the last is the final step);
+    # evaluation scores each one, for the metric-against-images curves. 0: final only.
+    snapshots: int = Field(default=4, ge=0)
