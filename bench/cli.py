@@ -21,7 +21,8 @@ app = typer.Typer(
     help="Benchmark and ablate semantic image synthesis models (GauGAN/SPADE and baselines).",
 )
 data_app = typer.Typer(no_args_is_help=True, help="Make the synthetic data set, check a data folder.")
-weights_app = typer.Typer(no_args_is_help=True, help="Pretrained weight files: status and import.")
+weights_app = typer.Typer(no_args_is_help=True,
+                          help="Pretrained weight files: status, fetch and import.")
 profile_app = typer.Typer(no_args_is_help=True, help="Kernel and layer profiling.")
 app.add_typer(data_app, name="data")
 app.add_typer(weights_app, name="weights")
@@ -45,6 +46,32 @@ def user_errors(fn):
 
 
 SetOpt = typer.Option([], "--set", help="Override a config key: KEY=VALUE (dotted keys).")
+DEVICE_HELP = ("auto (CUDA when present, else cpu), cpu, cuda or cuda:N; a device this machine "
+               "lacks exits 2 before anything is written (default: the config's device, auto).")
+
+
+def _flags_without_type() -> None:
+    """typer's help prints <bool> in the type column of on/off flags (--help included);
+    a flag takes no value, so show nothing there."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_bench_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._bench_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich
+
+
+try:
+    _flags_without_type()
+except (ImportError, AttributeError):  # another typer: its own help rendering
+    pass
 
 
 @app.command()
@@ -53,10 +80,11 @@ def run(
     experiment: str = typer.Argument(..., help="Experiment YAML (as given, then under experiments/)."),
     profile: Optional[str] = typer.Option(None, help="Profile name (default: gpu with CUDA, else cpu)."),
     out: Optional[Path] = typer.Option(None, help="Output folder (default: runs/<experiment>-<profile>)."),
-    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:N (default: auto)."),
+    device: Optional[str] = typer.Option(None, help=DEVICE_HELP),
     set_: list[str] = SetOpt,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and exit."),
-    launcher: str = typer.Option("local", help="local | torchrun | submitit"),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Print the plan and exit (nothing is written)."),
+    launcher: str = typer.Option("local", help="local | torchrun[:N] | submitit[:slurm|local|debug]"),
 ):
     """Train and evaluate every variant and seed of an experiment, then write the report."""
     from bench.experiment.runner import run_experiment
@@ -81,8 +109,9 @@ def train(
     config: str = typer.Argument(..., help="Run config YAML (as given, then under experiments/presets/)."),
     steps: Optional[int] = typer.Option(None, help="Override train.steps."),
     out: Optional[Path] = typer.Option(None, help="Run folder (default: runs/<name>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's checkpoint."),
-    device: Optional[str] = typer.Option(None),
+    resume: bool = typer.Option(False, "--resume",
+                                help="Continue from the run folder's checkpoint."),
+    device: Optional[str] = typer.Option(None, help=DEVICE_HELP),
     set_: list[str] = SetOpt,
 ):
     """Train one run config."""
@@ -91,39 +120,85 @@ def train(
     train_from_config(config, steps=steps, out=out, resume=resume, device=device, sets=set_)
 
 
-@app.command("eval")
+# One string per paragraph: the help renderer keeps a docstring's line breaks.
+EVAL_HELP = "\n\n".join([  # noqa: FLY002
+    "Generate validation images and compute metrics.json.",
+    ("Where the data comes from: the run's own data.dataset and data.root, from its resolved "
+     "config (config.yaml as the trainer wrote it, the same config stored in checkpoint.pt), "
+     "split \"val\" (in a pix2pixHD folder val_* if present, else test_*). Only the eval "
+     "section of config.yaml is read again (change what is measured without retraining); "
+     "editing its data section has no effect."),
+    ("To evaluate a run on another folder of the same data set: --data-root PATH (checked "
+     "before anything is written: a missing folder, or one in no layout of the data set, "
+     "exits 2). The results go to RUN_DIR/eval_on/<folder name>/ (metrics.json, eval/); "
+     "the run's own RUN_DIR/metrics.json, which bench run and bench report read, is left "
+     "as it is. metrics.json records data_root."),
+    ("A val split of label maps without photos (pix2pixHD's test_label/ + test_inst/) can "
+     "be generated from but not scored: exit 2, nothing written."),
+])
+
+
+@app.command("eval", help=EVAL_HELP)
 @user_errors
 def eval_(
     run_dir: Path = typer.Argument(..., help="A run folder with checkpoint.pt and config.yaml."),
-    device: Optional[str] = typer.Option(None),
+    device: Optional[str] = typer.Option(None, help=DEVICE_HELP),
+    data_root: Optional[Path] = typer.Option(
+        None, "--data-root", metavar="PATH",
+        help="Evaluate on this folder instead of the run's data.root: the same data set "
+             "(data.dataset, same classes), any of its layouts; its val split must have photos."),
 ):
-    """Generate validation images and compute metrics.json."""
+    """Generate validation images and compute metrics.json (help: EVAL_HELP)."""
     from bench.metrics.evaluate import evaluate_run
 
-    evaluate_run(run_dir, device=device)
+    evaluate_run(run_dir, device=device, data_root=data_root)
 
 
 @app.command()
 @user_errors
 def inspect(
     target: str = typer.Argument(..., help="An experiment or run config YAML."),
+    profile: Optional[str] = typer.Option(
+        None, help="Experiment profile whose settings are inspected (default: as bench run, gpu "
+                   "with CUDA, else cpu); the one used is printed on stderr."),
     json_: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    flops: bool = typer.Option(True, help="Count FLOPs per image (one forward pass)."),
+    flops: bool = typer.Option(True, "--flops/--no-flops",
+                               help="Count FLOPs per image (one forward pass)."),
 ):
     """Parameters of G, D, E and FLOPs per image for each variant, without training."""
     from bench.inspect import inspect_target
 
-    inspect_target(target, as_json=json_, count_flops=flops)
+    inspect_target(target, as_json=json_, count_flops=flops, profile=profile)
+
+
+@app.command()
+@user_errors
+def schema(
+    write: bool = typer.Option(False, "--write",
+                               help="Write experiments/SCHEMA.md instead of printing."),
+):
+    """Every key of an experiment YAML and a run config (type, default, meaning) and every
+    registered model with its options, generated from the config models."""
+    from bench.reference import schema_markdown, write_schema
+
+    if write:
+        typer.echo(f"wrote {write_schema()}")
+    else:
+        typer.echo(schema_markdown(), nl=False)
 
 
 @profile_app.command("spade")
 @user_errors
 def profile_spade(
-    device: Optional[str] = typer.Option(None),
+    device: Optional[str] = typer.Option(
+        None, help="cpu, cuda or cuda:N (default: cuda when present, else cpu)."),
     dtype: str = typer.Option("float32", help="float32 | float16 | bfloat16"),
-    json_: bool = typer.Option(False, "--json"),
-    quick: bool = typer.Option(False, help="A small sweep (seconds, for CI and CPUs)."),
-    out: Path = typer.Option(Path("reports/kernels"), help="Where CSV/JSON/plot go."),
+    json_: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    quick: bool = typer.Option(False, "--quick",
+                               help="A small sweep (seconds, for CI and CPUs)."),
+    out: Optional[Path] = typer.Option(
+        None, help="Where CSV/JSON/plot go (default: runs/profile, ignored by git; the committed "
+                   "reports/kernels/ only when named here)."),
 ):
     """SPADE throughput: eager vs torch.compile vs Triton, with bandwidth and roofline."""
     from bench.profile.spade import profile_spade as _profile
@@ -156,7 +231,7 @@ def data_check(
     path: Path = typer.Argument(...),
     dataset: Optional[str] = typer.Option(None, help="Layout (default: detect)."),
 ):
-    """Validate a data folder: counts, classes present, problems."""
+    """Validate a data folder: layout (said on stderr), counts, class shares, problems."""
     from bench.data.check import check_folder
 
     check_folder(path, dataset=dataset)
@@ -165,10 +240,33 @@ def data_check(
 @weights_app.command("status")
 @user_errors
 def weights_status():
-    """Which pretrained weight files are present, and where they go."""
+    """Which pretrained weight files are present, where they go, and the URL of each missing one."""
     from bench.metrics.weights import print_status
 
     print_status()
+
+
+@weights_app.command("fetch")
+@user_errors
+def weights_fetch(
+    names: Optional[list[str]] = typer.Argument(
+        None, help="Files to fetch: inception, alexnet, lpips_alex_lin, vgg19 (or their "
+                   "file names)."),
+    all_: bool = typer.Option(False, "--all", help="Every standard weight file."),
+    mirror: Optional[str] = typer.Option(
+        None, "--mirror", envvar="BENCH_WEIGHTS_MIRROR", metavar="URL",
+        help="Download URL/<file name> instead of the official URL (a local mirror; tests use "
+             "a server on 127.0.0.1)."),
+):
+    """Download standard weight files from their official URLs into the folders their
+    libraries read, checking each sha256 (present files are skipped).
+
+    Without network, download the URL that `bench weights status` shows on another
+    machine and use `bench weights import FILE`.
+    """
+    from bench.metrics.weights import fetch_weights
+
+    fetch_weights(names or [], all_=all_, mirror=mirror)
 
 
 @weights_app.command("import")

@@ -7,6 +7,7 @@ a 180M-parameter pix2pixHD is inspected in about a second.
 from __future__ import annotations
 
 import json
+import sys
 
 import torch
 import torch.nn as nn
@@ -14,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bench.build import build_context, build_modules
 from bench.config import RunConfig, read_yaml, resolve_path, validate_run_config
+from bench.errors import BenchError
 
 
 def count_params(module: nn.Module | None) -> int | None:
@@ -62,20 +64,29 @@ def model_cost(cfg: RunConfig, count_flops: bool = True) -> dict:
     return cost
 
 
-def _runs_of(target: str) -> list[tuple[str, RunConfig]]:
+def _runs_of(target: str, profile: str | None = None) -> list[tuple[str, RunConfig]]:
     path = resolve_path(target, "presets")
     data = read_yaml(path)
-    if "variants" in data:  # an experiment: one row per variant (its first seed, cpu profile)
+    if "variants" in data:  # an experiment: one row per variant (its first seed)
         from bench.experiment.config import load_experiment, resolve_variants
+        from bench.experiment.resolve import pick_profile
 
         exp = load_experiment(path)
-        return resolve_variants(exp)
+        chosen = pick_profile(exp, profile)  # as `bench run`: gpu with CUDA, else cpu
+        how = "--profile" if profile is not None else "default: gpu with CUDA, else cpu"
+        print(f"{exp.name}: profile {chosen} ({how}; profiles: {', '.join(exp.profiles)})",
+              file=sys.stderr)
+        return resolve_variants(exp, chosen)
+    if profile is not None:
+        raise BenchError(f"{path}: --profile {profile!r}: a run config has no profiles "
+                         "(only an experiment YAML with variants has)")
     return [(data.get("name", path.stem), validate_run_config(data, str(path)))]
 
 
-def inspect_target(target: str, as_json: bool = False, count_flops: bool = True) -> list[dict]:
+def inspect_target(target: str, as_json: bool = False, count_flops: bool = True,
+                   profile: str | None = None) -> list[dict]:
     rows = []
-    for name, cfg in _runs_of(target):
+    for name, cfg in _runs_of(target, profile):
         rows.append({"variant": name, **model_cost(cfg, count_flops=count_flops)})
     if as_json:
         print(json.dumps(rows, indent=2))

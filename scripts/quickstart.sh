@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/bench run ablations/spade_vs_in.yaml "$@"
+status=0
+.venv/bin/bench run ablations/spade_vs_in.yaml "$@" || status=$?
+echo "next: source .venv/bin/activate (then bench ...), or scripts/bench ... without activating"
+exit $status

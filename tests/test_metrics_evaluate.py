@@ -17,7 +17,7 @@ from bench.metrics.evaluate import evaluate_run
 from bench.train.checkpoint import save_checkpoint
 
 ENTRY_KEYS = {"id", "name", "value", "std", "reason", "produced_by", "feature_extractor",
-              "num_samples", "image_size", "split", "reference", "details"}
+              "num_samples", "image_size", "split", "reference", "details", "protocol"}
 
 
 @pytest.fixture
@@ -68,6 +68,8 @@ def test_eval_end_to_end_is_honest_and_deterministic(env):
     for key in ("miou", "pixel_acc", "fd_oracle", "kid_oracle"):
         assert m[key]["value"] is not None and m[key]["produced_by"].startswith("trained oracle ")
     assert 0 <= m["miou"]["reference"]["value"] <= 1
+    assert m["miou"]["protocol"] == m["pixel_acc"]["protocol"] == "synthetic: 11 classes"
+    assert m["fid"]["protocol"] is None
     assert result["reference"]["real_images"]["miou"]["value"] == m["miou"]["reference"]["value"]
     assert len(list((run / "eval" / "fake").glob("*.png"))) == 5
     assert len(list((run / "eval" / "real").glob("*.png"))) == 5

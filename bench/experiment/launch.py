@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from pathlib import Path
 
@@ -51,8 +52,10 @@ def run_local(todo: list[PlannedRun], states: dict[Path, RunState], device: str 
     would fail every run the same way.
     """
     failed = []
-    for pr in todo:
+    took: list[float] = []
+    for i, pr in enumerate(todo):
         _banner(pr, states[pr.run_dir])
+        t0 = time.perf_counter()
         try:
             run_one(pr.run_dir, device=device, nproc=nproc)
         except BenchError:
@@ -60,7 +63,30 @@ def run_local(todo: list[PlannedRun], states: dict[Path, RunState], device: str 
         except Exception:  # noqa: BLE001  (recorded in error.txt; the other runs go on)
             traceback.print_exc()
             failed.append(pr)
+        took.append(time.perf_counter() - t0)
+        print(remaining_line(took, todo, states, i + 1), flush=True)
     return failed
+
+
+def _fmt_time(s: float) -> str:
+    return f"{s / 60:.1f} min" if s >= 90 else f"{s:.0f} s"
+
+
+def remaining_line(took: list[float], todo: list[PlannedRun], states: dict[Path, RunState],
+                   done: int) -> str:
+    """The up-front estimate, updated from the measured time of the runs finished so far:
+    runs that still train are estimated from the runs that trained (evaluation-only runs
+    from their own kind)."""
+    kinds = [states[pr.run_dir] is not RunState.TRAINED for pr in todo]
+    left = len(todo) - done
+    line = f"== {done}/{len(todo)} runs done in {_fmt_time(sum(took))}"
+    if not left:
+        return line
+    est = 0.0
+    for trains in kinds[done:]:
+        same = [t for t, k in zip(took, kinds) if k == trains] or took
+        est += sum(same) / len(same)
+    return f"{line}; {left} to go, estimated {_fmt_time(est)} more (measured speed)"
 
 
 def run_submitit(todo: list[PlannedRun], profile: Profile, out: Path, device: str | None,

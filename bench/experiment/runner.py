@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.config import resolve_path, save_run_config
 from bench.errors import BenchError
 from bench.experiment.collect import write_results
-from bench.experiment.env import environment
+from bench.experiment.env import check_device, environment
 from bench.experiment.files import write_text_if_changed
 from bench.experiment.launch import parse_launcher, run_local, run_submitit
 from bench.experiment.resolve import PlannedRun, pick_profile, resolve_plan
@@ -157,10 +157,13 @@ def run_experiment(
 ) -> Path | None:
     """Returns the report path (None for a dry run)."""
     kind, arg = parse_launcher(launcher)
+    check_device(device)  # before the plan is printed or any folder is written
     exp = load_experiment(resolve_path(experiment, "ablations"))
     profile = pick_profile(exp, profile)
     out = Path(out) if out is not None else Path("runs") / f"{exp.name}-{profile}"
     plan = resolve_plan(exp, profile, out, sets=sets, device=device)
+    for pr in plan:  # a device named in the experiment YAML (or by --set device=...)
+        check_device(pr.cfg.device, f"{exp.source} (variant {pr.variant}): device")
     check_data(plan, exp)
     check_models(plan, exp)
     states = {pr.run_dir: run_state(pr) for pr in plan}

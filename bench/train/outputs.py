@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -71,31 +72,102 @@ def save_sample_grid(path: Path, label_rgb: torch.Tensor, fake: torch.Tensor, re
     os.replace(tmp, path)
 
 
+# Seconds between two progress lines when stdout is not a terminal (a log file, a pipe,
+# a batch job); BENCH_PROGRESS_EVERY overrides it, 0 turns the lines off.
+PROGRESS_EVERY_S = 30.0
+
+
+def progress_every() -> float:
+    try:
+        return float(os.environ.get("BENCH_PROGRESS_EVERY", PROGRESS_EVERY_S))
+    except ValueError:
+        return PROGRESS_EVERY_S
+
+
 def show_progress() -> bool:
     """A live progress bar only for a person at a terminal (not pipes, not pytest)."""
     return sys.stdout.isatty() and "PYTEST_CURRENT_TEST" not in os.environ
 
 
-class Progress:
-    """A rich progress bar with the latest losses and images/s; silent when disabled."""
+def _duration(s: float) -> str:
+    s = round(s)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
-    def __init__(self, total: int, start: int, enabled: bool):
-        self.bar = None
-        if enabled:
+
+class ProgressLines:
+    """One plain line every `every` seconds (and at the last step): step/total, images/s,
+    elapsed, ETA and the latest values; for output that no person watches live.
+
+    The rate counts the steps since the first update (the first step's warm-up and
+    allocation excluded), so it is this session's speed, resumed or not.
+    """
+
+    def __init__(self, label: str, total: int, start: int, images_per_step: int,
+                 every: float | None = None, write=None, clock=time.monotonic):
+        self.label, self.total, self.per_step = label, total, images_per_step
+        self.every = progress_every() if every is None else every
+        self.write = write or (lambda line: print(line, flush=True))
+        self.clock = clock
+        self.t0 = clock()
+        self.last = self.t0
+        self.mark: tuple[int, float] | None = None  # (step, time) of the first update
+        self.start = start
+
+    def update(self, step: int, values=None) -> None:
+        """values: the latest values, or a function returning them (called only when a line
+        is printed, e.g. to avoid a device sync per step)."""
+        now = self.clock()
+        if self.mark is None:
+            self.mark = (step, now)
+        if self.every <= 0 or (now - self.last < self.every and step < self.total):
+            return
+        self.last = now
+        self.write(self.line(step, now, (values() if callable(values) else values) or {}))
+
+    def line(self, step: int, now: float, values: dict[str, float]) -> str:
+        s0, t0 = self.mark or (self.start, self.t0)
+        rate = (step - s0) / (now - t0) if step > s0 and now > t0 else None
+        ips = f"{rate * self.per_step:.2f} images/s" if rate else "images/s n/a"
+        eta = _duration((self.total - step) / rate) if rate else "n/a"
+        pct = 100.0 * step / self.total if self.total else 100.0
+        extra = " ".join(f"{k} {v:.3g}" for k, v in values.items() if k != "images_per_s")
+        return (f"{self.label} step {step}/{self.total} ({pct:.0f}%), {ips}, elapsed "
+                f"{_duration(now - self.t0)}, ETA {eta}" + (f", {extra}" if extra else ""))
+
+
+class Progress:
+    """A rich progress bar on a terminal, plain lines at a steady interval elsewhere
+    (ProgressLines), nothing when disabled. update() may be called every step."""
+
+    def __init__(self, total: int, start: int, enabled: bool, images_per_step: int = 1,
+                 label: str = "train", bar: bool | None = None, every: float | None = None):
+        self.bar = self.lines = None
+        self.values: dict[str, float] = {}
+        if not enabled:
+            return
+        if bar if bar is not None else show_progress():
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
             from rich.progress import Progress as RichProgress
 
             self.bar = RichProgress(
-                TextColumn("train"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                 TextColumn("{task.fields[info]}"),
             )
             self.bar.start()
-            self.task = self.bar.add_task("train", total=total, completed=start, info="")
+            self.task = self.bar.add_task(label, total=total, completed=start, info="")
+        else:
+            self.lines = ProgressLines(label, total, start, images_per_step, every=every)
 
-    def update(self, step: int, values: dict[str, float]) -> None:
+    def update(self, step: int, values: dict[str, float] | None = None) -> None:
+        if values is not None:
+            self.values = values
         if self.bar is not None:
-            info = " ".join(f"{k} {v:.3g}" for k, v in values.items())
+            info = " ".join(f"{k} {v:.3g}" for k, v in self.values.items())
             self.bar.update(self.task, completed=step, info=info)
+        elif self.lines is not None:
+            self.lines.update(step, self.values)
 
     def close(self) -> None:
         if self.bar is not None:

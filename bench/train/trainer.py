@@ -5,7 +5,9 @@ train_run(cfg, run_dir) trains a RunConfig into a run folder:
     checkpoint.pt      everything needed to continue exactly (bench.train.checkpoint)
     scalars.jsonl      step, each loss, lr, images/s   (+ tb/ when tensorboard is installed)
     samples/step_XXXXXX.png   label | generated | real, on fixed validation maps
-    train_stats.json   steps, wall time, images/s, peak memory, device, VGG status
+    train_stats.json   steps, wall time, images/s, peak memory, device, the effective
+                       objective (every loss term: weight or "off: reason"), fallbacks
+                       that changed what ran, CPU time, load average, threads
 The step loop below reads top to bottom; helpers live in the other bench/train modules.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import resource
 import signal
 import threading
@@ -31,13 +34,16 @@ from bench.data.registry import build_dataset, dataset_info
 from bench.errors import BenchError
 from bench.train import ddp
 from bench.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from bench.train.effective import effective_objective
 from bench.train.networks import build_stage, check_model_pairing, next_stage
 from bench.train.objective import Objective
 from bench.train.order import DataOrder, FlipView
-from bench.train.outputs import Progress, ScalarLog, colorize, save_sample_grid, show_progress
+from bench.train.outputs import Progress, ScalarLog, colorize, save_sample_grid
 from bench.train.recipes import family, recipe_departures
 from bench.train.rng import rng_state, seed_everything, set_rng_state
 from bench.train.schedule import lr_factor, set_lr, stage_at
+from bench.train.snapshots import save_snapshot, snapshot_steps
+from gaugan.kernels import backend as spade_backend
 from gaugan.models.encoder import reparameterize
 
 log = logging.getLogger("bench.train")
@@ -134,10 +140,12 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
                         pin_memory=on_cuda, generator=torch.Generator().manual_seed(cfg.seed))
     stage_of = lambda s: stage_at(s, coarse_to_fine, t.global_steps, t.fix_global_steps)
     stage_name = (ckpt or {}).get("stage") or stage_of(step)
+    spade_backend.reset_fallbacks()
     stage = build_stage(cfg, info, stage_name, device, dist, channels_last)
+    notes += stage.notes
     objective = Objective(cfg, fam, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
-    timing = {"train_time_s": 0.0, "images": 0}
+    timing = {"train_time_s": 0.0, "images": 0, "cpu_time_s": 0.0}
     if ckpt is not None:
         stage.load_state_dict(ckpt)
         scaler.load_state_dict(ckpt["scaler"])
@@ -149,7 +157,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
     if dist.is_main:
         save_run_config(cfg, run_dir / "config.yaml")
         scalars = ScalarLog(run_dir, resume_step=step)
-    progress = Progress(stop, step, enabled=dist.is_main and show_progress())
+    progress = Progress(stop, step, enabled=dist.is_main, images_per_step=cfg.data.batch_size)
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else nullcontext
     if on_cuda:
         torch.cuda.reset_peak_memory_stats(device)
@@ -157,6 +165,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
 
     def checkpoint() -> None:
         rngs = ddp.all_gather_objects(rng_state(), dist)  # a collective: every rank calls it
+        timing["cpu_time_s"] = cpu_before + time.process_time() - cpu_start
         if dist.is_main:
             save_checkpoint({"step": step, "config": cfg.to_dict(), **stage.state_dict(),
                              "scaler": scaler.state_dict(), "rng": rngs, "data": order_state(),
@@ -166,7 +175,10 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
     def order_state() -> dict:
         return {**order.state_dict(), "next_batch": step}
 
-    start_step, t_start = step, time.perf_counter()
+    snap_at = set(snapshot_steps(t.steps, t.snapshots))
+    start_step, t_start, cpu_start = step, time.perf_counter(), time.process_time()
+    cpu_before = timing.get("cpu_time_s", 0.0)  # earlier sessions of a resumed run
+    load_start = _load_average()
     t_mark, images_mark, last_values = None, 0, {}
     batches = iter(loader)
     try:
@@ -174,6 +186,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
             # pix2pixHD: switch stage (global -> fixed_global -> joint) at its boundary
             if stage_of(step) != stage.name:
                 stage = next_stage(cfg, info, stage, stage_of(step), device, dist, channels_last)
+                notes += [n for n in stage.notes if n not in notes]
             # learning rates for this step (linear decay from decay_start)
             factor = lr_factor(step, t.steps, t.decay_start)
             set_lr(stage.opt_g, t.lr_g * factor)
@@ -236,18 +249,23 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
                 if dist.is_main:
                     scalars.write(step, last_values)
                     progress.update(step, {k: v for k, v in last_values.items() if not k.startswith("lr")})
+            elif dist.is_main:
+                progress.update(step)  # plain progress lines come at a steady interval
 
             # sample grid on fixed validation maps (rank 0; does not touch the RNG stream)
             if dist.is_main and (step % t.sample_every == 0 or step == stop):
                 _write_samples(run_dir / "samples" / f"step_{step:06d}.png", stage, fixed_batch,
                                info, device)
 
-            # checkpoint (every ckpt_every, at the end, and when interrupted)
+            # checkpoint (every ckpt_every, at the end, and when interrupted), and the
+            # generator snapshots that evaluation scores along training
             stopping = interrupted.is_set()
+            t_io = time.perf_counter()
+            if dist.is_main and step in snap_at:
+                save_snapshot(run_dir, step, stage.name, ddp.plain(stage.G), ddp.plain(stage.E))
             if step % t.ckpt_every == 0 or step == stop or stopping:
-                t_io = time.perf_counter()
                 checkpoint()
-                t_mark += time.perf_counter() - t_io  # I/O is not training time
+            t_mark += time.perf_counter() - t_io  # I/O is not training time
             if stopping:
                 raise KeyboardInterrupt(f"interrupted after step {step}; resume with --resume")
 
@@ -255,6 +273,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
         progress.close()
         getattr(interrupted, "restore", lambda: None)()
         del batches  # stops DataLoader workers
+        timing["cpu_time_s"] = cpu_before + time.process_time() - cpu_start
     if ckpt is not None and step == start_step and dist.is_main:
         log.info("%s: already trained to step %d", run_dir, step)
     stats = {
@@ -263,12 +282,21 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
         "train_time_s": timing["train_time_s"], "train_images": timing["images"],
         "train_images_per_s": timing["images"] / timing["train_time_s"] if timing["train_time_s"] else 0.0,
         "global_batch": cfg.data.batch_size, "image_size": list(stage.full_size),
+        "train_items": len(dataset), "epochs": step * cfg.data.batch_size / max(1, len(dataset)),
         **_peak_memory(device), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if on_cuda else "cpu",
         "world_size": dist.world_size, "backend": dist.backend, "amp": str(amp_dtype) if amp_dtype else "none",
         "channels_last": channels_last, "vgg_loss": objective.vgg_status, "family": fam,
+        "objective": effective_objective(t.losses.model_dump(), stage.E is not None,
+                                         objective.vgg_status),
         "final_losses": {k: v for k, v in last_values.items() if k.startswith(("g_", "d_"))},
-        "notes": notes, "rank": dist.rank,
+        "notes": notes, "fallbacks": notes + spade_backend.fallbacks(), "rank": dist.rank,
+        # How disturbed the timings may be: the process's CPU time (all threads; summed over
+        # resumed sessions), the 1-minute load average when this session started and ended,
+        # and the threads torch used on how many cores.
+        "cpu_time_s": timing["cpu_time_s"], "load_average_start": load_start,
+        "load_average_end": _load_average(), "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
     }
     if dist.enabled:  # every rank's weights should be identical: record their digests
         stats["rank_weight_digests"] = ddp.all_gather_objects(_digest(stage), dist)
@@ -305,10 +333,13 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _sample_batch(cfg, train_set) -> dict:
-    """The first NUM_SAMPLES validation items (training items if there is no val split)."""
+    """The first NUM_SAMPLES validation items (training items if there is no val split
+    or it has no photos)."""
     try:
         data = build_dataset(cfg.data, "val")
     except BenchError:
+        data = train_set
+    if not getattr(data, "has_photos", True):  # label maps only (pix2pixHD test_*): no real column
         data = train_set
     items = [data[i] for i in range(min(NUM_SAMPLES, len(data)))]
     return torch.utils.data.default_collate(items)
@@ -352,6 +383,13 @@ def _digest(stage) -> str:
             h.update(name.encode())
             h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def _load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return None
 
 
 def _sync(device: torch.device) -> None:

@@ -35,9 +35,32 @@ def check_backend(name: str) -> str:
     return name
 
 
-@functools.lru_cache(maxsize=None)
+_FALLBACKS: list[str] = []  # every fallback since reset_fallbacks(), once each
+
+
 def _warn_once(message: str) -> None:
+    """Log a fallback once per process; record it for fallbacks() every time it happens."""
+    if message not in _FALLBACKS:
+        _FALLBACKS.append(message)
+    _log_once(message)
+
+
+@functools.lru_cache(maxsize=None)
+def _log_once(message: str) -> None:
     log.warning(message)
+
+
+_warn_once.cache_clear = _log_once.cache_clear  # type: ignore[attr-defined]  (log again)
+
+
+def reset_fallbacks() -> None:
+    """Start a new record (a trainer calls it before building its networks)."""
+    _FALLBACKS.clear()
+
+
+def fallbacks() -> list[str]:
+    """The SPADE paths that fell back to eager since reset_fallbacks(), in order."""
+    return list(_FALLBACKS)
 
 
 @functools.lru_cache(maxsize=None)
