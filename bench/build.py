@@ -21,7 +21,8 @@ class Networks:
 def build_context(cfg, info: DatasetInfo) -> BuildContext:
     h = cfg.data.image_size
     w = int(round(h * cfg.data.aspect_ratio))
-    return BuildContext(semantic_nc=info.semantic_nc, image_size=(h, w), output_nc=3)
+    return BuildContext(semantic_nc=info.semantic_nc, image_size=(h, w), output_nc=3,
+                        use_instance=info.use_instance)
 
 
 def build_modules(model_cfg, ctx: BuildContext) -> tuple[nn.Module, nn.Module, nn.Module | None]:

@@ -211,6 +211,36 @@ def profile_spade(
         raise typer.Exit(1)
 
 
+@profile_app.command("train")
+@user_errors
+def profile_train(
+    target: Optional[str] = typer.Argument(
+        None, help="Experiment YAML (its variants at --profile) or run config; default: the "
+                   "built-in GauGAN (35 and 151 labels), pix2pix and pix2pixHD cases."),
+    device: Optional[str] = typer.Option(
+        None, help="cpu, cuda or cuda:N (default: cuda when present, else cpu)."),
+    json_: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    modes: str = typer.Option("eager,amp,fast", help="Speed modes to time (fp32 eager always)."),
+    profile: Optional[str] = typer.Option(None, help="Experiment profile (as bench run)."),
+    rounds: int = typer.Option(5, min=1, help="Interleaved rounds."),
+    iters: int = typer.Option(2, min=1, help="Iterations per mode per round."),
+    warmup: int = typer.Option(2, min=1, help="Untimed first iterations (compile time)."),
+    quick: bool = typer.Option(False, "--quick", help="One small case, 2 rounds (plumbing)."),
+    cases: Optional[str] = typer.Option(None, help="Built-in cases to time (comma-separated "
+                                                   "names, e.g. gaugan35-64-b4); default: all."),
+    out: Optional[Path] = typer.Option(None, help="Output folder (default: runs/profile)."),
+):
+    """Whole G+D training steps per speed mode: images/s, x fp32 eager, peak memory."""
+    from bench.profile.train_modes import profile_train as _profile
+
+    result = _profile(target, device=device, as_json=json_, out=out, modes=modes, quick=quick,
+                      rounds=rounds, iters=iters, warmup=warmup, profile=profile, cases=cases)
+    if result["failed"]:
+        typer.echo(f"error: {len(result['failed'])} mode(s) failed (first: "
+                   f"{result['failed'][0]})", err=True)
+        raise typer.Exit(1)
+
+
 @data_app.command("synth")
 @user_errors
 def data_synth(

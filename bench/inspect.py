@@ -30,6 +30,18 @@ def _flops(fn) -> int:
     return int(counter.get_total_flops())
 
 
+def _modulation(G: nn.Module, fn) -> tuple[int, int | None]:
+    """(parameters, forward FLOPs) of G's SPADE / CLADE modulation layers (bench.modulation_cost)."""
+    from bench.modulation_cost import modulation_layers, modulation_flops
+
+    params = sum(p.numel() for m in modulation_layers(G) for p in m.parameters())
+    if fn is None:
+        return params, None
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return params, modulation_flops(counter)
+
+
 def model_cost(cfg: RunConfig, count_flops: bool = True) -> dict:
     """Parameters of G, D, E and forward FLOPs for one image (batch 1) of each."""
     from bench.data.registry import dataset_info
@@ -45,6 +57,8 @@ def model_cost(cfg: RunConfig, count_flops: bool = True) -> dict:
         "params_G": count_params(G),
         "params_D": count_params(D),
         "params_E": count_params(E),
+        # the SPADE / CLADE layers' share (0 for generators without them)
+        "mod_params_G": _modulation(G, None)[0],
     }
     if count_flops:
         for net in (G, D, E):  # inference FLOPs; batch norm on one image needs eval mode
@@ -59,7 +73,10 @@ def model_cost(cfg: RunConfig, count_flops: bool = True) -> dict:
             # The encoder's z only changes G's first layer; G's FLOPs are counted from
             # the label map path it shares with the no-encoder model plus E separately.
             cost["flops_G"] = _flops(lambda: G(seg))
-            cost["flops_D"] = _flops(lambda: D(seg_d, img))
+            cost["mod_flops_G"] = _modulation(G, lambda: G(seg))[1]
+            # A segmentation D (OASIS) reads the image only
+            d_in = (seg_d, img) if getattr(D, "label_conditioned", True) else (img,)
+            cost["flops_D"] = _flops(lambda: D(*d_in))
             cost["flops_E"] = _flops(lambda: E(img)) if E is not None else None
     return cost
 

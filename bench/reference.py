@@ -70,7 +70,8 @@ EXTRA = {
     "TrainConfig": {"steps": "optimizer steps (each one G and one D update)",
                     "lr_d": "D learning rate", "beta1": "Adam beta1", "beta2": "Adam beta2",
                     "losses": "see `train.losses`",
-                    "channels_last": "channels_last memory format on CUDA",
+                    "channels_last": "override of train.speed: channels_last memory format "
+                                     "(fast turns it on)",
                     "fix_global_steps": "pix2pixHD: steps with the global generator frozen",
                     "log_every": "steps between scalars.jsonl lines",
                     "sample_every": "steps between sample grids",

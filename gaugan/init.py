@@ -23,7 +23,9 @@ parameters, are still zeroed). Run on the CPU (no gpu_ids) the init does reach
 weight_orig. Hence the two SPADE variants:
   "official"      as the official GPU training runs (spectral-norm weights untouched)
   "official_cpu"  as the official code run on the CPU (xavier on weight_orig too)
-pix2pix and pix2pixHD have no spectral norm: both variants are the same there.
+pix2pix and pix2pixHD have no spectral norm: both variants are the same there. OASIS
+(boschresearch/OASIS init_networks) initialises before moving to the GPU: its official
+init reaches the spectral-norm weights in both variants.
 """
 
 from __future__ import annotations
@@ -101,6 +103,10 @@ def init_family(net: nn.Module | None, family: str, mode: str = "official") -> N
         return
     if family == "gaugan":
         init_spade(net, spectral_weights=mode == "official_cpu")
+    elif family == "oasis":
+        # OASIS init_networks is SPADE's xavier (gain 0.02), run in the model's constructor
+        # before any device move, so it reaches the spectral-norm weights too.
+        init_spade(net, spectral_weights=True)
     elif family == "pix2pix":
         init_pix2pix(net)
     elif family == "pix2pixhd":

@@ -21,11 +21,19 @@ class BuildContext:
         don't-care channel when the data set has one, plus 1 for an instance edge map).
     image_size: (H, W) of the images the model produces and judges.
     output_nc: image channels (3 for RGB).
+    use_instance: the label input's last channel is an instance edge map (CLADE treats
+        it apart from the classes; OASIS's discriminator predicts classes only).
     """
 
     semantic_nc: int
     image_size: tuple[int, int]
     output_nc: int = 3
+    use_instance: bool = False
+
+    @property
+    def label_nc(self) -> int:
+        """Class channels of the label input (with don't-care), without the edge map."""
+        return self.semantic_nc - (1 if self.use_instance else 0)
 
 
 class UnknownNameError(KeyError):

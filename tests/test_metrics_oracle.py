@@ -78,7 +78,7 @@ def test_pretrained_torchscript_and_state_dict_adapters(tmp_path):
                   segmenter_input="minus1_1")
     seg, _ = build_segmenter(cfg, info, (32, 32), torch.device("cpu"))
     assert torch.equal(seg.predict(x), tiny(x).argmax(1))
-    assert seg.produced_by.startswith("seg.ts sha256:")
+    assert seg.produced_by.startswith("seg: seg.ts sha256:")
 
     net = torchvision.models.get_model("lraspp_mobilenet_v3_large", weights=None,
                                        weights_backbone=None, num_classes=5).eval()
@@ -111,3 +111,39 @@ def test_oracle_reaches_0_8_miou_on_synthetic_64(tmp_path):
     with torch.no_grad():
         pred = net(batch["image"]).argmax(1)
     assert scores(confusion_matrix(pred, batch["label"], 11))["miou"] >= 0.8
+
+
+class _ConstantTrainId(torch.nn.Module):
+    """19 logits per pixel, trainId 0 (road) always winning: a stand-in for DRN-D-105."""
+
+    def forward(self, x):
+        out = torch.zeros_like(x[:, :1]).repeat(1, 19, 1, 1)  # (N, 19, H, W)
+        out[:, 0] = 1.0
+        return out
+
+
+def test_a_registered_paper_segmenter_names_the_metric_and_scores_train_ids(tmp_path):
+    """Cityscapes with a segmenter that predicts the 19 trainIds (segmenter_predicts
+    'scored'): its outputs are not mapped again, and mIoU carries its name."""
+    from bench.data.registry import dataset_info
+    from bench.metrics.generate import Generated
+    from bench.metrics.registry import EvalContext, segmentation_metrics
+
+    torch.jit.save(torch.jit.script(_ConstantTrainId()), tmp_path / "drn.ts")
+    cfg = validate_run_config({
+        "data": {"dataset": "cityscapes", "root": str(tmp_path), "use_instance": False},
+        "eval": {"segmenter": "pretrained", "segmenter_weights": str(tmp_path / "drn.ts"),
+                 "segmenter_name": "DRN-D-105", "segmenter_predicts": "scored",
+                 "segmenter_input": "minus1_1"}}, "test")
+    info = dataset_info(cfg.data)
+    label = torch.full((2, 8, 8), 7)  # labelId 7 = road = trainId 0 everywhere
+    label[:, :, :2] = 0  # labelId 0 (unlabeled): void, not scored
+    img = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+    ctx = EvalContext(cfg=cfg, info=info, device=torch.device("cpu"),
+                      gen=Generated(img, img, label, None), fake_dir=tmp_path, real_dir=tmp_path,
+                      real_cache_name="x", multimodal=False)
+    out = segmentation_metrics(ctx)
+    assert out["miou"]["name"] == "mIoU (DRN-D-105)"
+    assert out["miou"]["details"]["segmenter"] == "DRN-D-105"
+    assert out["pixel_acc"]["value"] == 1.0 and out["miou"]["value"] == 1.0  # road only
+    assert out["miou"]["produced_by"].startswith("DRN-D-105: drn.ts sha256:")

@@ -161,3 +161,14 @@ def test_verdict_only_when_the_interval_excludes_zero(report):
     d = np.array(FD["concat"]) - np.array(FD["spade"])
     _, hi = sps.t.interval(0.95, 2, loc=d.mean(), scale=sps.sem(d))
     assert rows["FD (oracle features) ↓"] == ("better" if hi < 0 else "no clear difference")
+
+
+def test_a_written_discussion_is_shown_as_such(tmp_path):
+    out = tmp_path / "toy-cpu"
+    write_results(out)
+    assert "What the numbers support" not in build_report(out).read_text()
+    (out / "discussion.md").write_text("# notes\n\nSPADE wins on\nmIoU here.\n\nNot FID.\n")
+    md = build_report(out).read_text()
+    section = md.split("## What the numbers support", 1)[1].split("## ", 1)[0]
+    assert "SPADE wins on mIoU here." in section and "Not FID." in section
+    assert "# notes" not in section

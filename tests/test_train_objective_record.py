@@ -42,7 +42,7 @@ def vgg_off_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("objective")
     mp.setenv("TORCH_HOME", str(root / "torch_home"))  # no VGG19 file there
     cfg = tiny_config("gaugan", root / "data", steps=2,
-                      sets={"train.losses.lambda_vgg": 10.0, "train.amp": "bf16"})
+                      sets={"train.losses.lambda_vgg": 10.0, "train.amp": "fp16"})
     stats = train_run(cfg, root / "run")
     mp.undo()
     return root / "run", stats
@@ -56,7 +56,7 @@ def test_train_stats_record_the_effective_objective(vgg_off_run):
     assert obj["terms"]["vgg"] == {"name": "VGG19 perceptual", "weight": 10.0, "on": False,
                                    "reason": "weight file vgg19-dcbb9e9d.pth missing"}
     assert obj["terms"]["feat"]["on"] and obj["terms"]["kl"]["reason"] == "no encoder"
-    # a fallback that changed what ran: amp asked, ignored on the CPU
+    # a fallback that changed what ran: fp16 amp asked, ignored on the CPU
     assert any("ignored on CPU" in n for n in recorded["fallbacks"])
 
 

@@ -19,7 +19,8 @@ from bench.experiment.state import read_harness
 
 RESULTS = "results.csv"
 FIXED = ["experiment", "profile", "variant", "seed", "status"]
-COST = ["params_G", "params_D", "params_E", "flops_G"]
+# mod_*_G: the SPADE / CLADE modulation layers' parameters and FLOPs (0 without them)
+COST = ["params_G", "params_D", "params_E", "flops_G", "mod_params_G", "mod_flops_G"]
 SPEED = ["train_images_per_s", "peak_mem_mb", "train_wall_s", "eval_wall_s", "wall_s"]
 TAIL = ["config_hash", "run_dir"]
 

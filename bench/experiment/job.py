@@ -31,7 +31,8 @@ def _cost(cfg) -> dict:
     except ImportError:  # the lead's module not there: cost columns stay empty
         return {}
     c = model_cost(cfg)
-    return {k: c.get(k) for k in ("params_G", "params_D", "params_E", "flops_G")}
+    return {k: c.get(k) for k in ("params_G", "params_D", "params_E", "flops_G", "mod_params_G",
+                                  "mod_flops_G")}
 
 
 def _train(pr: PlannedRun, resume: bool, device: str | None, nproc: int | None) -> None:

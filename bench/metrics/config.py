@@ -21,6 +21,12 @@ class EvalConfig(Strict):
     segmenter_arch: str | None = None  # state_dict only: a torchvision segmentation model name
     # What the pretrained segmenter expects: images in [-1, 1] or ImageNet-normalised.
     segmenter_input: Literal["minus1_1", "imagenet"] = "imagenet"
+    # The pretrained segmenter's name (e.g. "DRN-D-105", "UperNet101", "DeepLab-v2"): the
+    # segmentation metrics carry it ("mIoU (DRN-D-105)"); None: the file name.
+    segmenter_name: str | None = None
+    # What its outputs index: the data set's own ids ("dataset"), or the ids the protocol
+    # scores ("scored": e.g. the 19 Cityscapes trainIds, as the papers' DRN-D-105 predicts).
+    segmenter_predicts: Literal["dataset", "scored"] = "dataset"
     oracle_steps: int = 600  # training steps of the oracle segmenter
     oracle_width: int = 32  # channels of the oracle U-Net's first level
     oracle_batch_size: int = 16

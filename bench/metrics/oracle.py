@@ -39,6 +39,7 @@ from torch import nn
 
 from bench.atomic import atomic_write
 from bench.metrics.paths import cache_dir
+from bench.train.outputs import ProgressLines
 
 ORACLE_VERSION = 3  # bump when the network or its training changes: old caches are not reused
 LR = 4e-3  # one-cycle peak
@@ -257,7 +258,8 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=max(steps, 1),
                                                 pct_start=0.15)
     ignore = -100 if ignore_index is None else ignore_index
-    step, t0, order = 0, time.perf_counter(), torch.empty(0, dtype=torch.long)
+    step, order = 0, torch.empty(0, dtype=torch.long)
+    progress = ProgressLines("oracle", steps, 0, bs, write=log)
     net.train()
     while step < steps:
         if len(order) < bs:  # a new epoch: a fresh permutation from the seeded generator
@@ -275,9 +277,8 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
         opt.step()
         sched.step()
         step += 1
-        if step % 100 == 0 or step == steps:
-            log(f"oracle step {step}/{steps} loss {loss.item():.3f} "
-                f"({time.perf_counter() - t0:.0f} s)")
+        # a line at a steady interval (BENCH_PROGRESS_EVERY, default 30 s) and at the end
+        progress.update(step, lambda loss=loss: {"loss": loss.item()})
     return net.eval()
 
 

@@ -97,13 +97,16 @@ def segmentation_metrics(ctx: EvalContext) -> dict:
     target = proto.apply(ctx.gen.label)
 
     def score(images):
-        pred = proto.apply(_segment_all(seg, images, bs, ctx.device))
+        pred = _segment_all(seg, images, bs, ctx.device)
+        if not seg.predicts_scored:  # e.g. labelIds -> trainIds; a DRN predicts trainIds
+            pred = proto.apply(pred)
         return scores(confusion_matrix(pred, target, proto.num_classes, proto.ignore_index))
 
     def entries(s: dict, reference: dict | None) -> dict:
         out = {}
         for i in ids:
-            details = {"classes_scored": s["classes_scored"], "pixels_scored": s["pixels_scored"]}
+            details = {"classes_scored": s["classes_scored"], "pixels_scored": s["pixels_scored"],
+                       "segmenter": seg.name}
             if i == "miou":
                 details["iou_per_class"] = s["iou_per_class"]
                 details["class_names"] = list(proto.class_names)
@@ -111,6 +114,8 @@ def segmentation_metrics(ctx: EvalContext) -> dict:
             out[i] = entry(i, s[i], reason=reason, produced_by=seg.produced_by, feature_extractor=fe,
                            reference=None if reference is None else reference[i],
                            details=details, protocol=proto.text, **ctx.common())
+            if seg.name != "oracle":  # the metric carries the paper segmenter's name
+                out[i]["name"] = f"{out[i]['name']} ({seg.name})"
         return out
 
     # The segmenter on the real validation photos: the "real images" reference row.

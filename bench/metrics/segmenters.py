@@ -35,6 +35,8 @@ class Segmenter:
     input_norm: str  # "minus1_1" | "imagenet"
     num_classes: int
     tta: bool = False  # also run on the mirror image and average the logits (oracle_tta)
+    name: str = "oracle"  # what the segmentation metrics are named after
+    predicts_scored: bool = False  # outputs are the protocol's scored ids (Cityscapes trainIds)
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         out = self.net(x)
@@ -89,8 +91,12 @@ def _pretrained(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
         if ev.segmenter_arch not in builders:
             raise BenchError(f"eval.segmenter_arch: unknown {ev.segmenter_arch!r}; "
                              f"valid: {', '.join(builders)}")
+        from bench.data.protocol import eval_protocol
+
+        classes = (eval_protocol(info).num_classes if ev.segmenter_predicts == "scored"
+                   else info.num_classes)
         net = tvm.get_model(ev.segmenter_arch, weights=None, weights_backbone=None,
-                            num_classes=info.num_classes)
+                            num_classes=classes)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             # The auxiliary head only helps training; every other key must match.
@@ -100,8 +106,9 @@ def _pretrained(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
                 pickle.UnpicklingError) as e:
             raise BenchError(f"{path}: cannot load as a {ev.segmenter_arch} state_dict ({e})") from None
     net = net.to(device).eval()
-    seg = Segmenter(net, f"{path.name} sha256:{sha256_of(path)}", ev.segmenter_input,
-                    info.num_classes)
+    name = ev.segmenter_name or path.stem
+    seg = Segmenter(net, f"{name}: {path.name} sha256:{sha256_of(path)}", ev.segmenter_input,
+                    info.num_classes, name=name, predicts_scored=ev.segmenter_predicts == "scored")
     return seg, {"path": str(path)}
 
 

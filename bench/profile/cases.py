@@ -5,6 +5,8 @@ Levels:
   spade     the whole SPADE layer (label map -> gamma, beta convs -> norm-modulate)
   resblock  gaugan.layers.spade_resblock.SPADEResBlock (two SPADE + conv, spectral norm)
   fusion:*  one block fusion against the code it replaces (merged_conv, onehot_gather)
+  clade_norm  CLADE's norm step: x, labels, (K, C) tables -> LeakyReLU(IN(x) * W[l] + B[l])
+  clade     the whole CLADE layer (gaugan.layers.clade.CLADE), beside the spade level
 Providers: eager (reference), compile (torch.compile), triton (the fused kernel);
 fusion levels use "unfused" and "fused".
 
@@ -165,3 +167,68 @@ def fusion_case(fusion: str, provider, shape, layout, pass_, device, dtype, labe
                 return conv(seg)
     fn = _with_backward(fwd, params) if bwd else fwd
     return Case(f"fusion:{fusion}", provider, shape, layout, pass_, fn, None)
+
+
+# ---------------------------------------------------------------- CLADE (class tables)
+
+
+def clade_norm_bytes(shape, elem: int, label_nc: int, bwd: bool) -> int:
+    """Least traffic of the fused CLADE norm: forward x in, out out (2 tensors of x's
+    size), the int32 label map and the two (K, C) tables; forward+backward adds x, dout
+    in and dx out (3 more), the label map again, the tables read and their gradients
+    written. No (N, 2C, H, W) gamma/beta tensor: 5 x-sized tensors instead of SPADE's 10."""
+    n, c, h, w = shape
+    x, labels, tables = n * c * h * w * elem, n * h * w * 4, 2 * label_nc * c * elem
+    if not bwd:
+        return 2 * x + labels + tables
+    return 5 * x + 2 * labels + 4 * tables
+
+
+def clade_norm_case(provider, shape, layout, pass_, device, dtype, label_nc: int) -> Case:
+    """x, labels, tables -> LeakyReLU(IN(x) * W[label] + B[label]); eager gathers the
+    (N, C, H, W) gamma and beta maps (F.embedding, as the official code)."""
+    from gaugan.kernels.clade_op import clade_norm_triton, compiled_clade_norm
+
+    n, c, h, w = shape
+    bwd = pass_ == "fwd+bwd"
+    x = torch.randn(shape, device=device, dtype=dtype).requires_grad_(bwd)
+    labels = _onehot(n, label_nc, h, w, "cpu", torch.float32).argmax(1).to(device)
+    weight = torch.rand(label_nc, c, device=device, dtype=dtype).requires_grad_(bwd)
+    bias = (0.1 * torch.randn(label_nc, c, device=device, dtype=dtype)).requires_grad_(bwd)
+    if provider == "eager":
+        norm = nn.InstanceNorm2d(c)
+
+        def fwd():
+            gamma = F.embedding(labels, weight).permute(0, 3, 1, 2)
+            beta = F.embedding(labels, bias).permute(0, 3, 1, 2)
+            return F.leaky_relu(norm(x) * gamma + beta, SLOPE)
+    elif provider == "compile":
+        f = compiled_clade_norm()
+
+        def fwd():
+            return f(x, labels, weight, bias, "instance", None, None, 1e-5, SLOPE)[0]
+    else:
+        def fwd():
+            return clade_norm_triton(x, labels, weight, bias, None, None, "instance", 1e-5, SLOPE)[0]
+
+    fn = _with_backward(fwd, [x, weight, bias]) if bwd else fwd
+    return Case("clade_norm", provider, shape, layout, pass_, fn,
+                clade_norm_bytes(shape, x.element_size(), label_nc, bwd))
+
+
+def clade_case(provider, shape, layout, pass_, device, dtype, label_nc: int) -> Case:
+    """The whole CLADE layer (one-hot map -> labels -> norm + tables), the SPADE level's twin."""
+    from gaugan.layers.clade import CLADE
+
+    bwd = pass_ == "fwd+bwd"
+    torch.manual_seed(0)
+    n, c, h, w = shape
+    layer = CLADE(c, label_nc, backend=provider).to(device=device, dtype=dtype)
+    x = torch.randn(shape, device=device, dtype=dtype).requires_grad_(bwd)
+    seg = _onehot(n, label_nc, h, w, device, dtype)
+
+    def fwd():
+        return layer(x, seg, negative_slope=SLOPE)
+
+    fn = _with_backward(fwd, [x, *layer.parameters()]) if bwd else fwd
+    return Case("clade", provider, shape, layout, pass_, fn, None)

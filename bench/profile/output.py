@@ -17,7 +17,7 @@ DEFAULT_OUT = Path("runs/profile")  # relative to the working folder, as `bench 
 
 COLUMNS = ["level", "provider", "N", "C", "H", "W", "layout", "pass", "dtype", "device", "ms",
            "first_call_s", "bytes", "gbs", "copy_gbs", "roofline_ms", "frac_roofline",
-           "speedup_vs_eager", "error"]
+           "speedup_vs_eager", "peak_mb", "error"]
 
 
 def _clean(v):

@@ -61,6 +61,10 @@ def _build(level: str, provider: str, shape, layout, pass_, dev, dt, label_nc) -
         return C.spade_case(provider, shape, layout, pass_, dev, dt, label_nc)
     if level == "resblock":
         return C.resblock_case(provider, shape, layout, pass_, dev, dt, label_nc)
+    if level == "clade_norm":
+        return C.clade_norm_case(provider, shape, layout, pass_, dev, dt, label_nc)
+    if level == "clade":
+        return C.clade_case(provider, shape, layout, pass_, dev, dt, label_nc)
     return C.fusion_case(level.split(":", 1)[1], provider, shape, layout, pass_, dev, dt, label_nc)
 
 
@@ -93,7 +97,7 @@ def _measure(level, provider, shape, layout, pass_, dev, dt, label_nc, quick, lo
     row = {"level": level, "provider": provider, "N": shape[0], "C": shape[1], "H": shape[2],
            "W": shape[3], "layout": layout, "pass": pass_, "dtype": str(dt).removeprefix("torch."),
            "device": dev.type, "ms": float("nan"), "first_call_s": float("nan"),
-           "bytes": None, "error": ""}
+           "bytes": None, "peak_mb": None, "error": ""}
     try:
         if provider == "compile" and not quick:
             torch._dynamo.reset()  # a fresh static-shape compile per case (and no recompile limit)
@@ -104,6 +108,13 @@ def _measure(level, provider, shape, layout, pass_, dev, dt, label_nc, quick, lo
         row["first_call_s"] = time.perf_counter() - t
         row["ms"] = time_ms(case.fn, dev, quick)
         row["bytes"] = case.bytes
+        if dev.type == "cuda":  # peak memory of one call above what the inputs hold
+            sync(dev)
+            base = torch.cuda.memory_allocated(dev)
+            torch.cuda.reset_peak_memory_stats(dev)
+            case.fn()
+            sync(dev)
+            row["peak_mb"] = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
         log(f"{level:<22} {provider:<8} {str(shape):<22} {layout:<13} {pass_:<8} "
             f"{row['ms']:9.3f} ms  (first call {row['first_call_s']:.1f}s)")
         del case

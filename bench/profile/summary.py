@@ -92,6 +92,24 @@ def targets(folder: Path) -> list[str]:
                    f"{'yes' if r['speedup_vs_eager'] >= 1.5 else 'no'} |")
     else:
         out.append("| G+D training images/s >= 1.5x eager | not measured | - |")
+    return out + mode_targets(folder)
+
+
+def mode_targets(folder: Path) -> list[str]:
+    """Issue 11 (bench profile train): full-width GauGAN at 256x256, the fast mode (CUDA
+    graphs) >= 2x fp32 eager and >= 1.25x bf16-autocast eager."""
+    modes = _load(folder / "train_modes.json")
+    fast = [r for r in (modes or {}).get("rows", []) if r.get("mode") == "fast"
+            and r.get("arch") == "spade" and "x_eager" in r]
+    if not fast:
+        return ["| train.speed fast: >= 2x fp32 eager, >= 1.25x amp | not measured | - |"]
+    out = []
+    for r in fast:
+        xa = r.get("x_amp", float("nan"))
+        ok = r["x_eager"] >= 2 and xa >= 1.25
+        out.append(f"| {r['case']} fast: >= 2x fp32 eager, >= 1.25x amp | {r['x_eager']:.2f}x "
+                   f"eager, {xa:.2f}x amp ({r['images_per_s']:.1f} img/s, peak "
+                   f"{_fmt(r.get('peak_mb'), '.0f')} MB) | {'yes' if ok else 'no'} |")
     return out
 
 
@@ -100,11 +118,15 @@ def write_summary(folder: Path) -> Path:
     stages = folder / "stages.md"
     if stages.exists():
         lines += ["## Stages", "", stages.read_text().strip(), ""]
-    lines += ["## Targets (issue 6)", ""] + targets(folder) + [""]
+    lines += ["## Targets (issues 6 and 11)", ""] + targets(folder) + [""]
     for prof_path in sorted(folder.glob("spade_*.json")):
         prof = _load(prof_path)
         if prof:
             lines += kernel_lines(prof, prof["meta"]["dtype"]) + [""]
+    tm = folder / "train_modes.md"
+    if tm.exists():
+        lines += ["## G+D training steps per speed mode (bench profile train)", "",
+                  tm.read_text().strip(), ""]
     tt = folder / "train_throughput.md"
     if tt.exists():
         lines += ["## G+D training throughput", "", tt.read_text().strip(), ""]

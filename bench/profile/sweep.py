@@ -27,6 +27,13 @@ FULL: list[tuple[str, Shape, str]] = [
     ("resblock", (8, 1024, 32, 32), "channels_last"),
     ("fusion:merged_conv", (8, 256, 128, 128), "channels_last"),
     ("fusion:onehot_gather", (8, 256, 128, 128), "channels_last"),
+    # CLADE (contiguous NCHW: its kernel's layout): the norm step and the whole layer,
+    # at the spade level's shapes, for the speed and peak-memory comparison with SPADE
+    ("clade_norm", (8, 256, 128, 128), "contiguous"),
+    ("clade_norm", (8, 1024, 32, 32), "contiguous"),
+    ("spade", (8, 256, 128, 128), "contiguous"),
+    ("clade", (8, 256, 128, 128), "contiguous"),
+    ("clade", (8, 1024, 32, 32), "contiguous"),
 ]
 
 QUICK: list[tuple[str, Shape, str]] = [
@@ -35,6 +42,8 @@ QUICK: list[tuple[str, Shape, str]] = [
     ("resblock", (2, 64, 16, 16), "contiguous"),
     ("fusion:merged_conv", (2, 64, 32, 32), "contiguous"),
     ("fusion:onehot_gather", (2, 64, 32, 32), "contiguous"),
+    ("clade_norm", (4, 64, 128, 128), "contiguous"),
+    ("clade", (2, 64, 32, 32), "contiguous"),
 ]
 
 # Label channels of the SPADE inputs: ADE20K's 151 on the GPU sweep, fewer in quick.

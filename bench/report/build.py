@@ -118,6 +118,21 @@ def environment_line(env: dict, threads: list[int] | None = None) -> str:
     return ", ".join(parts)
 
 
+DISCUSSION = "discussion.md"
+
+
+def _discussion(out: Path) -> list[Block]:
+    """RUN_DIR/discussion.md, when the person who ran the experiment wrote one: what the
+    numbers support and what they do not. A reading of the tables, so it is shown as
+    such and never generated; blank lines separate paragraphs."""
+    path = out / DISCUSSION
+    if not path.is_file():
+        return []
+    paras = [" ".join(p.split()) for p in path.read_text(encoding="utf-8").split("\n\n")]
+    return [Heading("What the numbers support"),
+            *[Para(p) for p in paras if p and not p.startswith("#")]]
+
+
 def build_report(run_dir: Path) -> Path:
     out = Path(run_dir)
     data = load_report_data(out)
@@ -138,6 +153,7 @@ def build_report(run_dir: Path) -> Path:
                             "(top axis: epochs), mean over seeds with the 95% CI band; dotted: "
                             "the real photos' score."))
     blocks += [Heading(f"Comparison with the baseline ({data.baseline})"), comparison_table(data)]
+    blocks += _discussion(out)
     blocks += [Heading("Cost"), cost_table(data)]
     pareto = plots.pareto_plot(data, fig_dir / "pareto.png")
     if pareto:

@@ -32,6 +32,7 @@ class ReportData:
     results: pd.DataFrame  # one row per run
     reasons: dict[str, str] = field(default_factory=dict)  # metric id -> why unavailable
     produced_by: dict[str, str] = field(default_factory=dict)  # metric id -> what produced it
+    segmenter: dict[str, str] = field(default_factory=dict)  # miou/pixel_acc -> segmenter name
     reference: dict[str, float] = field(default_factory=dict)  # metric id -> real-images value
     options: dict = field(default_factory=dict)  # the experiment's report options
     # per run folder: what it trained on and for how long, from its resolved files
@@ -103,6 +104,7 @@ def run_info(run_dir: Path) -> dict:
     return {
         "objective": objective,
         "fallbacks": stats.get("fallbacks", stats.get("notes", [])),
+        "speed_mode": stats.get("speed_mode"),  # train.speed as run (None: not recorded)
         **speed_info(run_dir, stats),
         "dataset": data_cfg.get("dataset"), "root": data_cfg.get("root"),
         "image_size": stats.get("image_size") or metrics.get("image_size"),
@@ -178,6 +180,9 @@ def load_report_data(out: Path) -> ReportData:
                 data.reasons.setdefault(mid, str(rec["reason"]))
             if rec.get("produced_by") is not None:
                 data.produced_by.setdefault(mid, _short(rec["produced_by"]))
+            seg_name = (rec.get("details") or {}).get("segmenter")
+            if seg_name and seg_name != "oracle":
+                data.segmenter.setdefault(mid, seg_name)
             ref = _reference(rec)
             if ref is not None:
                 refs.setdefault(mid, []).append(ref)

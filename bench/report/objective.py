@@ -76,22 +76,31 @@ def lost_terms(data: ReportData) -> list[str]:
     return out
 
 
+def speed_modes(data: ReportData, variant: str) -> str:
+    """train.speed as the variant's runs ran it (bench.train.speed), e.g. 'amp'; seeds that
+    differ joined by ' / '; 'eager (not recorded)' for runs trained before the record."""
+    modes = _distinct(r.get("speed_mode") or "eager (not recorded)" for r in _runs(data, variant))
+    return " / ".join(modes) or "–"
+
+
 def objective_table(data: ReportData) -> Table | None:
     cells = {v: term_cells(data, v) for v in data.variants}
     if all(c is None for c in cells.values()):
         return None
-    headers = ["variant"] + [TERMS[t][0] for t in TERMS] + ["fallbacks"]
+    headers = ["variant"] + [TERMS[t][0] for t in TERMS] + ["speed", "fallbacks"]
     rows = []
     for v in data.variants:
         c = cells[v]
         row = [v] + ([c[t] for t in TERMS] if c else ["–"] * len(TERMS))
-        rows.append(row + ["; ".join(fallbacks(data, v)) or "none"])
+        rows.append(row + [speed_modes(data, v), "; ".join(fallbacks(data, v)) or "none"])
     notes = [f"**{x}**" for x in lost_terms(data)]
     if any(r.get("objective", {}).get("derived") for v in data.variants for r in _runs(data, v)):
         notes.append("Runs trained before the objective was recorded: derived from their "
                      "config.yaml (train.losses) and the VGG status in train_stats.json.")
     caption = ("The loss terms each variant's runs trained with: the weight, or off and why "
                "(the GAN column gives its loss; a weight of 0 or no encoder turns a term off). "
+               "Speed: the train.speed mode the runs ran (eager fp32, amp bf16 autocast, fast "
+               "compiled; the model and losses are the same). "
                "Fallbacks: what ran differently from the config (e.g. sync-BN as batch norm, "
-               "a SPADE path run eagerly, amp ignored on the CPU).")
+               "a SPADE path run eagerly, fp16 amp ignored on the CPU).")
     return Table(headers, rows, caption, notes)

@@ -74,9 +74,12 @@ def too_weak(data: ReportData, metric: str) -> str | None:
 def metric_label(data: ReportData, metric: str) -> str:
     """label(), with the real-photo ceiling beside segmentation scores."""
     ref = data.reference.get(metric)
+    name = label(metric)
+    if metric in data.segmenter:  # scored by a paper segmenter: its name goes with the metric
+        name = f"{name} [{data.segmenter[metric]}]"
     if metric in SEGMENTATION and ref is not None:
-        return f"{label(metric)} (real photos {fmt(ref, 3)})"
-    return label(metric)
+        return f"{name} (real photos {fmt(ref, 3)})"
+    return name
 
 
 def unavailable(data: ReportData, metric: str) -> str:
@@ -232,6 +235,17 @@ def disturbed(data: ReportData) -> dict[str, list[str]]:
     return out
 
 
+def _modulation_share(data: ReportData, v: str) -> str:
+    """'29.4% / 76.7%': the SPADE / CLADE layers' part of G's parameters and FLOPs."""
+    mp, mf = _mean(data, v, "mod_params_G"), _mean(data, v, "mod_flops_G")
+    p, f = _mean(data, v, "params_G"), _mean(data, v, "flops_G")
+    if mp is None or p is None or mp.mean != mp.mean or not p.mean:
+        return "–"
+    share = f"{mp.mean / p.mean:.1%}"
+    ok = mf is not None and f is not None and mf.mean == mf.mean and f.mean
+    return f"{share} / {mf.mean / f.mean:.2%}" if ok else f"{share} / –"
+
+
 def cost_table(data: ReportData) -> Table:
     headers = ["variant", "params G", "params D", "params E", "GFLOPs/image (G)", "train images/s",
                "peak memory (MB)", "wall time / run (s)"]
@@ -246,10 +260,19 @@ def cost_table(data: ReportData) -> Table:
                      fmt_summary(throughput(data, v)) + mark,
                      fmt_summary(_mean(data, v, "peak_mem_mb")),
                      fmt_summary(_mean(data, v, "wall_s")) + mark])
+    if "mod_params_G" in data.results:  # the modulation branches' share (SPADE / CLADE)
+        headers.insert(5, "modulation share of G (params / FLOPs)")
+        for row, v in zip(rows, data.variants):
+            row.insert(5, _modulation_share(data, v))
     caption = ("Parameters and forward FLOPs for one image (G). Training images/s: per run the "
                "median over its log intervals (the least disturbed measurement), then mean ± "
                "95% CI over seeds; memory and wall time per run, mean ± 95% CI, same machine.")
     notes = []
+    if "mod_params_G" in data.results:
+        notes.append("Modulation share: the SPADE / CLADE layers' part of G's parameters and "
+                     "FLOPs (CLADE's table lookups count 0 FLOPs). The CLADE paper's ADE20K "
+                     "percentages are relative to G without those layers: see "
+                     "reports/successors/overhead.md for ours at the official configuration.")
     if shared:
         notes.append(f"**{SHARED} the machine looked shared while these ran (busy CPUs or "
                      "unsteady rates): their timings are not reliable, and speed ratios between "

@@ -6,6 +6,7 @@ checkpoint.pt = {
     "opt_g", "opt_d": optimizer state_dicts, "scaler": GradScaler state_dict,
     "rng": [per-rank rng_state()], "data": DataOrder.state_dict(),
     "stage": pix2pixHD stage name (or None), "extra": anything stage-specific,
+    "G_ema": the EMA generator's state_dict (OASIS; absent or None otherwise),
 }
 """
 
@@ -66,7 +67,9 @@ def load_generator(run_dir: Path, device: str | torch.device = "cpu"):
         raise BenchError(f"{path}: pix2pixHD run still in its global-generator stage "
                          f"(step {state['step']}); train past train.global_steps first")
     nets = build_networks(cfg, dataset_info(cfg.data))
-    nets.G.load_state_dict(state["G"])
+    # OASIS: the EMA generator is the one that generates (official "generate" mode)
+    g_state = state.get("G_ema") if state.get("G_ema") is not None else state["G"]
+    nets.G.load_state_dict(g_state)
     if nets.E is not None and state["E"] is not None:
         nets.E.load_state_dict(state["E"])
     G = nets.G.to(device).eval()

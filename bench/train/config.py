@@ -10,7 +10,8 @@ from bench.schema import Strict
 
 
 class LossConfig(Strict):
-    gan_mode: Literal["hinge", "lsgan", "vanilla"] = "hinge"
+    # n_plus_1: OASIS's (N+1)-class segmentation loss (needs the oasis_unet discriminator)
+    gan_mode: Literal["hinge", "lsgan", "vanilla", "n_plus_1"] = "hinge"
     lambda_feat: float = 10.0  # feature matching; 0 turns it off
     lambda_vgg: float = 10.0  # VGG19 perceptual; 0 turns it off
     lambda_kl: float = 0.05  # only with an encoder
@@ -28,8 +29,14 @@ class TrainConfig(Strict):
     beta2: float = 0.9
     decay_start: int | None = None  # linear lr decay to 0 from this step; None: constant
     losses: LossConfig = Field(default_factory=LossConfig)
-    amp: Literal["none", "bf16", "fp16"] = "none"  # autocast dtype on CUDA
-    channels_last: bool = False
+    # Speed mode (bench.train.speed): eager fp32 | amp (bf16 autocast, fp32 losses) |
+    # fast (amp + channels_last + compiled G and D; CUDA graphs on CUDA) | auto (per device,
+    # the fastest mode that passes the quality guard). The model and losses are the same.
+    speed: Literal["eager", "amp", "fast", "auto"] = "eager"
+    # Overrides of train.speed: the autocast dtype (none: the mode's; fp16 on CUDA only,
+    # with a gradient scaler).
+    amp: Literal["none", "bf16", "fp16"] = "none"
+    channels_last: bool = False  # override of train.speed: channels_last memory format (fast: on)
     # pix2pixHD coarse-to-fine: steps training the global generator alone (at half
     # resolution), then steps with the global generator frozen, then joint.
     global_steps: int = 0

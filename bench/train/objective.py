@@ -85,3 +85,17 @@ class Objective:
         """One D call on cat([cond|fake, cond|real]) along the batch, split back."""
         pred = D(torch.cat([cond, cond], 0), torch.cat([fake, real], 0))
         return losses.divide_pred(pred, fake.shape[0])
+
+
+def make_objective(cfg, family: str, device: torch.device):
+    """The family's objective: OASIS's N+1 segmentation loss (bench.train.oasis), else Objective."""
+    if family == "oasis" or cfg.train.losses.gan_mode == "n_plus_1":
+        from bench.data.registry import dataset_info
+        from bench.train.oasis import OASISObjective
+
+        if family != "oasis" or cfg.train.losses.gan_mode != "n_plus_1":
+            raise BenchError("train.losses.gan_mode 'n_plus_1' and the oasis generator go together "
+                             f"(got gan_mode {cfg.train.losses.gan_mode!r}, family {family!r})")
+        info = dataset_info(cfg.data)
+        return OASISObjective(cfg, device, info.dontcare_id, info.label_channels)
+    return Objective(cfg, family, device)

@@ -15,6 +15,9 @@ FAMILY_OF_GENERATOR = {
     "pix2pix_unet128": "pix2pix",
     "pix2pixhd_global": "pix2pixhd",
     "pix2pixhd_local": "pix2pixhd",
+    "clade": "gaugan",  # CLADE (and ICPE) keep GauGAN's objective (official CLADE code)
+    "clade_icpe": "gaugan",
+    "oasis": "oasis",
 }
 
 RECIPES: dict[str, dict[str, object]] = {
@@ -37,8 +40,20 @@ RECIPES: dict[str, dict[str, object]] = {
         "train.losses.lambda_vgg": 10.0, "train.losses.lambda_l1": 0.0,
         "train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.beta1": 0.5, "train.beta2": 0.999,
     },
+    # Sushko et al. 2021 (boschresearch/OASIS config.py): N+1 segmentation loss, LabelMix
+    # (model.discriminator.lambda_labelmix), EMA G; no FM, no VGG; lr G 1e-4 (Cityscapes
+    # 4e-4) / D 4e-4, Adam (0, 0.999).
+    "oasis": {
+        "train.losses.gan_mode": "n_plus_1", "train.losses.lambda_feat": 0.0,
+        "train.losses.lambda_vgg": 0.0, "train.losses.lambda_kl": 0.0,
+        "train.losses.lambda_l1": 0.0,
+        "train.lr_g": 1e-4, "train.lr_d": 4e-4, "train.beta1": 0.0, "train.beta2": 0.999,
+    },
 }
 
+# The three tables below are for bench.train.objective.Objective; the oasis family has
+# its own objective (bench.train.oasis: D called on fake, real and the LabelMix image
+# separately, as the official models.py).
 # The official code halves the discriminator loss in pix2pix and pix2pixHD, not in SPADE.
 D_LOSS_SCALE = {"gaugan": 1.0, "pix2pix": 0.5, "pix2pixhd": 0.5}
 

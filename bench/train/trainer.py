@@ -5,7 +5,8 @@ train_run(cfg, run_dir) trains a RunConfig into a run folder:
     checkpoint.pt      everything needed to continue exactly (bench.train.checkpoint)
     scalars.jsonl      step, each loss, lr, images/s   (+ tb/ when tensorboard is installed)
     samples/step_XXXXXX.png   label | generated | real, on fixed validation maps
-    train_stats.json   steps, wall time, images/s, peak memory, device, the effective
+    train_stats.json   steps, wall time, images/s, peak memory, device, the speed mode
+                       (train.speed: asked, run, why they differ), the effective
                        objective (every loss term: weight or "off: reason"), fallbacks
                        that changed what ran, CPU time, load average, threads
 The step loop below reads top to bottom; helpers live in the other bench/train modules.
@@ -21,7 +22,6 @@ import resource
 import signal
 import threading
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -32,11 +32,12 @@ from bench.config import atomic_write_text, load_run_config, save_run_config, va
 from bench.data.base import semantic_input
 from bench.data.registry import build_dataset, dataset_info
 from bench.errors import BenchError
-from bench.train import ddp
+from bench.train import ddp, speed
 from bench.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from bench.train.effective import effective_objective
 from bench.train.networks import build_stage, check_model_pairing, next_stage
-from bench.train.objective import Objective
+from bench.train.objective import make_objective
+from bench.train.oasis import make_ema
 from bench.train.order import DataOrder, FlipView
 from bench.train.outputs import Progress, ScalarLog, colorize, save_sample_grid
 from bench.train.recipes import family, recipe_departures
@@ -110,12 +111,9 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
     check_model_pairing(cfg)
     for d in recipe_departures(cfg):
         log.warning("%s: %s", cfg.name, d)
-    if not on_cuda and (t.amp != "none" or t.channels_last):
-        notes.append(f"train.amp={t.amp!r} and train.channels_last={t.channels_last} apply on "
-                     "CUDA only: ignored on CPU (float32, contiguous)")
-        log.info(notes[-1])
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.amp) if on_cuda else None
-    channels_last = t.channels_last and on_cuda
+    plan = speed.plan_of(t, device)  # train.speed: autocast, channels_last, compile
+    notes += plan.notes
+    amp_dtype, channels_last = plan.amp_dtype, plan.channels_last
     stop = min(until, t.steps) if until is not None else t.steps
 
     # Resume: the checkpoint must come from the same config (train.steps may grow).
@@ -142,12 +140,16 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
     stage_name = (ckpt or {}).get("stage") or stage_of(step)
     spade_backend.reset_fallbacks()
     stage = build_stage(cfg, info, stage_name, device, dist, channels_last)
+    speed.prepare(stage, plan)
     notes += stage.notes
-    objective = Objective(cfg, fam, device)
+    objective = make_objective(cfg, fam, device)
+    ema = make_ema(cfg, ddp.plain(stage.G))  # OASIS: the generator evaluation uses
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
     timing = {"train_time_s": 0.0, "images": 0, "cpu_time_s": 0.0}
     if ckpt is not None:
         stage.load_state_dict(ckpt)
+        if ema is not None:
+            ema.load_state_dict(ckpt["G_ema"])
         scaler.load_state_dict(ckpt["scaler"])
         timing = ckpt.get("extra", {}).get("timing", timing)
         set_rng_state(ckpt["rng"][dist.rank] if dist.rank < len(ckpt["rng"]) else ckpt["rng"][0])
@@ -158,7 +160,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
         save_run_config(cfg, run_dir / "config.yaml")
         scalars = ScalarLog(run_dir, resume_step=step)
     progress = Progress(stop, step, enabled=dist.is_main, images_per_step=cfg.data.batch_size)
-    autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else nullcontext
+    autocast = plan.autocast
     if on_cuda:
         torch.cuda.reset_peak_memory_stats(device)
     interrupted = _interrupt_flag(dist)
@@ -169,7 +171,8 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
         if dist.is_main:
             save_checkpoint({"step": step, "config": cfg.to_dict(), **stage.state_dict(),
                              "scaler": scaler.state_dict(), "rng": rngs, "data": order_state(),
-                             "stage": stage.name, "extra": {"timing": timing}},
+                             "stage": stage.name, "extra": {"timing": timing},
+                             "G_ema": ema.state_dict() if ema is not None else None},
                             run_dir / CHECKPOINT)
 
     def order_state() -> dict:
@@ -186,12 +189,14 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
             # pix2pixHD: switch stage (global -> fixed_global -> joint) at its boundary
             if stage_of(step) != stage.name:
                 stage = next_stage(cfg, info, stage, stage_of(step), device, dist, channels_last)
+                speed.prepare(stage, plan)
                 notes += [n for n in stage.notes if n not in notes]
             # learning rates for this step (linear decay from decay_start)
             factor = lr_factor(step, t.steps, t.decay_start)
             set_lr(stage.opt_g, t.lr_g * factor)
             set_lr(stage.opt_d, t.lr_d * factor)
             G, D, E = stage.G, stage.D, stage.E
+            plan.step_begin()  # CUDA graphs (fast): this step may reuse the last one's memory
 
             # fetch batch (this rank's share of global batch `step`)
             batch = next(batches)
@@ -227,6 +232,8 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
             scaler.scale(sum(d_losses.values())).backward()
             scaler.step(stage.opt_d)
             scaler.update()
+            if ema is not None:
+                ema.update(ddp.plain(stage.G))
             step += 1
             if t_mark is None:  # the first step (allocation, autotuning) is not timed
                 _sync(device)
@@ -262,7 +269,8 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
             stopping = interrupted.is_set()
             t_io = time.perf_counter()
             if dist.is_main and step in snap_at:
-                save_snapshot(run_dir, step, stage.name, ddp.plain(stage.G), ddp.plain(stage.E))
+                save_snapshot(run_dir, step, stage.name, ema.module if ema is not None else ddp.plain(stage.G),
+                              ddp.plain(stage.E))
             if step % t.ckpt_every == 0 or step == stop or stopping:
                 checkpoint()
             t_mark += time.perf_counter() - t_io  # I/O is not training time
@@ -286,7 +294,8 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
         **_peak_memory(device), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if on_cuda else "cpu",
         "world_size": dist.world_size, "backend": dist.backend, "amp": str(amp_dtype) if amp_dtype else "none",
-        "channels_last": channels_last, "vgg_loss": objective.vgg_status, "family": fam,
+        "channels_last": channels_last, "speed_mode": plan.mode, "speed": plan.record(),
+        "vgg_loss": objective.vgg_status, "family": fam,
         "objective": effective_objective(t.losses.model_dump(), stage.E is not None,
                                          objective.vgg_status),
         "final_losses": {k: v for k, v in last_values.items() if k.startswith(("g_", "d_"))},
@@ -366,7 +375,8 @@ def _write_samples(path: Path, stage, batch: dict, info, device: torch.device) -
     devices = [device.index or 0] if device.type == "cuda" else []
     modules = [m for m in (G, E) if m is not None]
     modes = [m.training for m in modules]
-    with torch.random.fork_rng(devices=devices):
+    # force_eager: a compiled G (train.speed fast) is not recompiled for eval mode here
+    with torch.random.fork_rng(devices=devices), torch.compiler.set_stance("force_eager"):
         for m in modules:
             m.eval()
         fake = G(cond, E(real)[0]) if E is not None else G(cond)

@@ -110,7 +110,8 @@ def resolve(backend: str, x: torch.Tensor, norm: nn.Module, training: bool) -> t
     if backend == "auto":
         if triton_runs_on(x.device) and dev == "cuda":
             backend = "triton"
-        elif dev == "cpu" and AUTO_CPU == "compile" and compile_runs_on("cpu"):
+        elif dev == "cpu" and AUTO_CPU == "compile" and (
+                torch.compiler.is_compiling() or compile_runs_on("cpu")):
             backend = "compile"
         else:
             return "eager", None
@@ -122,7 +123,7 @@ def resolve(backend: str, x: torch.Tensor, norm: nn.Module, training: bool) -> t
         if not triton_runs_on(x.device):
             _warn_once(f"SPADE triton: Triton does not run on {dev} here; running eager")
             return "eager", None
-    elif backend == "compile" and not compile_runs_on(dev):
+    elif backend == "compile" and not torch.compiler.is_compiling() and not compile_runs_on(dev):
         _warn_once(f"SPADE compile: torch.compile cannot build for {dev} here; running eager")
         return "eager", None
     # Both fused paths compute in fp32 at most: float64 would silently lose precision.

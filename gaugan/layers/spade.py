@@ -77,7 +77,9 @@ class SPADE(nn.Module):
                    memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
         """cat(gamma, beta) along channels: (N, 2C, H, W)."""
         actv = None
-        if fus.onehot_gather:
+        # Not while torch.compile traces a whole G (train.speed fast): the one-hot check
+        # reads values (a graph break and a host sync); Inductor fuses the dense conv.
+        if fus.onehot_gather and not torch.compiler.is_compiling():
             labels = label_cache.onehot_labels(segmap)
             if labels is not None:  # exactly one-hot: the shared conv is a gather
                 labels = label_cache.resized_labels(segmap, labels, size)
@@ -110,6 +112,10 @@ class SPADE(nn.Module):
             rstd_in = None if var_in is None else torch.rsqrt(var_in.float() + norm.eps)
             out, mean, rstd = spade_norm_modulate(x, gb, mean_in, rstd_in, mode, norm.eps, slope)
             var = rstd.pow(-2) - norm.eps if mode == "batch" else None
+        elif torch.compiler.is_compiling():  # inside a compiled G: trace the torch ops in
+            from gaugan.kernels.torch_norm import norm_modulate
+
+            out, mean, var = norm_modulate(x, gb, mode, mean_in, var_in, norm.eps, slope)
         else:
             from gaugan.kernels.compiled import compiled_norm_modulate
 

@@ -5,9 +5,12 @@ ENCODERS.names().
 """
 
 from gaugan.models import (  # noqa: F401  (imported for registration)
+    clade_generator,
     concat_generator,
     encoder,
     multiscale_discriminator,
+    oasis_discriminator,
+    oasis_generator,
     pix2pix,
     pix2pixhd,
     spade_generator,

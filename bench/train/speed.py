@@ -1,0 +1,161 @@
+"""Speed modes of training: the same model and losses, computed faster (`train.speed`).
+
+    eager   fp32, contiguous, plain eager PyTorch (the reference every other mode is
+            measured and guarded against)
+    amp     bf16 autocast (CPU with AVX512-BF16 / AMX, and CUDA); the outputs of G and D
+            are cast back to fp32, so every loss and its reduction runs in fp32
+    fast    amp + channels_last end to end + torch.compile of the whole G and D (the fused
+            SPADE op, gaugan::spade_norm_mod, traces into the graph); on CUDA the
+            compile mode is reduce-overhead (CUDA graphs: no per-op host overhead)
+    auto    per device type, the fastest mode that passes the quality guard
+            (tests/test_train_speed.py), as measured by `bench profile train` (AUTO)
+
+Lower-level overrides, applied on top of the mode: `train.amp` (none | bf16 | fp16: the
+autocast dtype; fp16, with a gradient scaler, on CUDA only) and `train.channels_last:
+true`. A mode that cannot run as asked (no C++ compiler for torch.compile, fp16 on the
+CPU) runs the nearest slower mode and says so in its notes; train_stats.json records the
+mode asked, the mode run and the notes ("speed_mode", "speed", "fallbacks").
+
+Every mode trains with fused Adam where torch has it (bench.train.networks.adam).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import torch
+
+log = logging.getLogger("bench.train")
+
+SPEEDS = ("eager", "amp", "fast", "auto")
+MODES = ("eager", "amp", "fast")  # what auto resolves to
+# auto, per device type. CPU: bf16 autocast measured 1.7x (64x64) and 2.9x (128x128) fp32
+# eager on the 2-core AVX512-BF16 machine (issue 11); fast adds minutes of compile per
+# run, so it becomes auto only when `bench profile train` shows it wins net of that.
+# CUDA: amp until scripts/gpu_check.sh has measured fast (CUDA graphs) on an H100/H200.
+AUTO = {"cpu": "amp", "cuda": "amp"}
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class SpeedPlan:
+    requested: str  # train.speed as asked
+    mode: str  # what runs: eager | amp | fast
+    device_type: str
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    compile: bool
+    cuda_graphs: bool
+    notes: list[str] = field(default_factory=list)  # where what runs differs from the ask
+
+    def autocast(self):
+        """The autocast context of a forward (a no-op without amp)."""
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device_type, dtype=self.amp_dtype)
+
+    def step_begin(self) -> None:
+        """Once per training step, before any forward: CUDA graph trees reuse the previous
+        step's output memory from here on (reduce-overhead)."""
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
+
+    def record(self) -> dict:
+        """What train_stats.json keeps under "speed"."""
+        return {"requested": self.requested, "mode": self.mode,
+                "autocast": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "none",
+                "channels_last": self.channels_last, "compile": self.compile,
+                "cuda_graphs": self.cuda_graphs, "notes": list(self.notes)}
+
+
+def plan_speed(speed: str, device: torch.device, amp: str = "none",
+               channels_last: bool = False) -> SpeedPlan:
+    """Resolve train.speed (+ the train.amp / train.channels_last overrides) on a device."""
+    if speed not in SPEEDS:
+        raise ValueError(f"train.speed {speed!r}: valid: {', '.join(SPEEDS)}")
+    dev = device.type
+    notes: list[str] = []
+    mode = AUTO.get(dev, "eager") if speed == "auto" else speed
+    if speed == "auto" and dev == "cpu" and mode != "eager" and not native_bf16_cpu():
+        notes.append("train.speed 'auto': this CPU has no native bf16 (AVX512-BF16/AMX): eager")
+        mode = "eager"
+    dtype = torch.bfloat16 if mode in ("amp", "fast") else None
+    if amp != "none":
+        dtype = DTYPES[amp]
+    if dtype is torch.float16 and dev != "cuda":
+        notes.append(f"train.amp='fp16' needs CUDA: ignored on {dev.upper()} (trains in "
+                     f"{'bf16' if mode != 'eager' else 'fp32'})")
+        dtype = torch.bfloat16 if mode != "eager" else None
+    if dtype is torch.bfloat16 and not _bf16_runs_on(dev):
+        notes.append(f"bf16 does not run on {dev} here: fp32")
+        dtype = None
+    compiled = mode == "fast"
+    if compiled and not compile_runs_on(dev):
+        notes.append(f"train.speed {mode!r}: torch.compile cannot build for {dev} here "
+                     "(no C++ compiler / Triton): G and D run eagerly")
+        compiled = False
+    return SpeedPlan(speed, mode, dev, dtype, channels_last or mode == "fast", compiled,
+                     compiled and dev == "cuda", notes)
+
+
+def plan_of(train_cfg, device: torch.device) -> SpeedPlan:
+    """The plan of a run's train section (its notes logged once here)."""
+    plan = plan_speed(train_cfg.speed, device, train_cfg.amp, train_cfg.channels_last)
+    for note in plan.notes:
+        log.info(note)
+    return plan
+
+
+def prepare(stage, plan: SpeedPlan) -> None:
+    """Make a stage's G and D (and E) run as the plan says, in place: the modules, their
+    state_dict keys and optimizers stay the same objects (checkpoints are unchanged).
+    Idempotent: pix2pixHD's fixed_global -> joint keeps the prepared modules."""
+    from bench.train import ddp
+
+    for net in (stage.G, stage.D, stage.E):
+        m = ddp.plain(net)
+        if m is None or getattr(m, "_bench_speed", None) == plan.mode:
+            continue
+        if plan.amp_dtype is not None:
+            m.register_forward_hook(_outputs_to_fp32)
+        if plan.channels_last:
+            m.to(memory_format=torch.channels_last)
+        if plan.compile and net is not stage.E:
+            # nn.Module.compile: compiled in place, so state_dict keys stay as they are
+            m.compile(mode="reduce-overhead" if plan.cuda_graphs else None)
+        m._bench_speed = plan.mode
+
+
+def _outputs_to_fp32(module, inputs, output):
+    """Forward hook: floating outputs (nested lists/tuples too) back to fp32, so that the
+    losses and their reductions run in fp32 under autocast."""
+    return _to_fp32(output)
+
+
+def _to_fp32(x):
+    if isinstance(x, torch.Tensor):
+        return x.float() if x.is_floating_point() and x.dtype != torch.float32 else x
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_fp32(v) for v in x)
+    return x
+
+
+def _bf16_runs_on(dev: str) -> bool:
+    if dev == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return dev == "cpu"  # without AVX512-BF16/AMX it runs, emulated (slower, not wrong)
+
+
+def compile_runs_on(dev: str) -> bool:
+    from gaugan.kernels.backend import compile_runs_on as runs
+
+    return runs(dev)
+
+
+def native_bf16_cpu() -> bool:
+    """AVX512-BF16 or AMX: bf16 convolutions run natively (else emulated, slower than fp32)."""
+    checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported",
+                                                     "_is_amx_tile_supported")]
+    return any(c() for c in checks if c is not None)
