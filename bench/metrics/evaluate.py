@@ -122,7 +122,7 @@ def evaluate_run(run_dir, device: str | None = None, data_root=None) -> dict:
         seconds["metrics"] = time.perf_counter() - t0
         real_reference = ctx._cache.get("real_images", {})
         t0 = time.perf_counter()
-        train_items = len(build_dataset(cfg.data, "train"))
+        train_items = _train_items(run_dir, cfg)
         curve = (curve_points(run_dir, ctx, metrics, ckpt_info["step"], val, train_items)
                  if data_root is None else [])
         seconds["curve"] = time.perf_counter() - t0
@@ -161,6 +161,17 @@ def evaluate_run(run_dir, device: str | None = None, data_root=None) -> dict:
     atomic_write_text(out_dir / "metrics.json", json.dumps(result, indent=2) + "\n")
     _print_summary(out_dir, result)
     return result
+
+
+def _train_items(run_dir: Path, cfg) -> int:
+    """Training-set size for the curve's epochs: the trainer recorded it; older runs
+    (no train_items in train_stats.json) count the split again."""
+    from bench.data.registry import build_dataset
+
+    try:
+        return int(json.loads((run_dir / "train_stats.json").read_text())["train_items"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return len(build_dataset(cfg.data, "train"))
 
 
 def _print_summary(run_dir: Path, result: dict) -> None:

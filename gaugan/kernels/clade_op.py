@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gaugan.kernels.op import triton_runs_on
+from gaugan.kernels.torch_norm import normalize
 from gaugan.kernels.triton_norm_modes import MODES, stats_size
 
 
@@ -126,17 +127,10 @@ def clade_norm_torch(
     mean_in: Optional[Tensor], var_in: Optional[Tensor], eps: float, slope: float,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Plain-torch CLADE norm: out, mean and biased var (fp32; (N, C) or (C,))."""
-    xf = x.float()
-    if mode == "given":
-        mean, var = mean_in.float(), var_in.float()
-        m, v = mean[None, :, None, None], var[None, :, None, None]
-    else:
-        dims = (2, 3) if mode == "instance" else (0, 2, 3)
-        v, m = torch.var_mean(xf, dim=dims, correction=0, keepdim=True)
-        mean, var = (m.flatten(), v.flatten()) if mode == "batch" else (m[:, :, 0, 0], v[:, :, 0, 0])
-    gamma = F.embedding(labels, weight.float()).permute(0, 3, 1, 2)
+    x_hat, mean, var = normalize(x.float(), mode, mean_in, var_in, eps)
+    gamma = F.embedding(labels, weight.float()).permute(0, 3, 1, 2)  # (N, C, H, W)
     beta = F.embedding(labels, bias.float()).permute(0, 3, 1, 2)
-    out = (xf - m) * torch.rsqrt(v + eps) * gamma + beta
+    out = x_hat * gamma + beta
     if slope != 1.0:
         out = F.leaky_relu(out, slope)
     return out.to(torch.promote_types(x.dtype, weight.dtype)), mean, var
