@@ -172,3 +172,17 @@ def test_a_written_discussion_is_shown_as_such(tmp_path):
     section = md.split("## What the numbers support", 1)[1].split("## ", 1)[0]
     assert "SPADE wins on mIoU here." in section and "Not FID." in section
     assert "# notes" not in section
+
+
+def test_each_variant_keeps_its_colour_in_every_panel(tmp_path):
+    """A panel where a variant has no line (pix2pix logs no feature matching) must not
+    shift the others onto its colour: one legend serves every panel."""
+    from bench.report.load import load_report_data
+    from bench.report.plots import variant_color
+
+    out = tmp_path / "toy-cpu"
+    write_results(out)
+    data = load_report_data(out)
+    colours = [variant_color(data, v) for v in data.variants]
+    assert len(set(colours)) == len(colours)
+    assert variant_color(data, data.variants[-1]) == colours[-1]

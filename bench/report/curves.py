@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.report.load import ReportData
-from bench.report.plots import _save, plt
+from bench.report.plots import _save, plt, variant_color
 from bench.report.stats import mean_ci
 from bench.report.tables import label, unit
 
@@ -65,7 +65,7 @@ def metric_curves(data: ReportData, path: Path) -> Path | None:
             x = np.array([points[s]["images"] for s in steps], dtype=float)
             sums = [mean_ci(points[s]["values"]) for s in steps]
             mean = np.array([s.mean for s in sums])
-            line, = ax.plot(x, mean, "o-", ms=3, lw=1.3, label=v)
+            line, = ax.plot(x, mean, "o-", ms=3, lw=1.3, label=v, color=variant_color(data, v))
             lo = np.array([s.lo if s.half is not None else s.mean for s in sums])
             hi = np.array([s.hi if s.half is not None else s.mean for s in sums])
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.18, lw=0)

@@ -23,6 +23,13 @@ from bench.report.tables import label, unit
 METADATA = {"Software": None}  # no version stamp: the same results give the same bytes
 
 
+def variant_color(data: ReportData, variant: str) -> str:
+    """One colour per variant in every panel and figure, so one legend serves them all
+    even where a variant has no line (pix2pix logs no feature-matching loss)."""
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return cycle[data.variants.index(variant) % len(cycle)]
+
+
 def _save(fig, path: Path) -> Path:
     """PNG bytes written atomically, and only when they differ from the file on disk."""
     buf = io.BytesIO()
@@ -160,7 +167,8 @@ def training_curves(data: ReportData, path: Path, max_keys: int = 6) -> Path | N
                         by_step.setdefault(int(r["step"]), []).append(float(r[k]))
             if by_step:
                 steps = sorted(by_step)
-                ax.plot(steps, [np.mean(by_step[s]) for s in steps], label=v, lw=1.2)
+                ax.plot(steps, [np.mean(by_step[s]) for s in steps], label=v, lw=1.2,
+                        color=variant_color(data, v))
         ax.set_title(SCALAR_LABELS.get(k, k), fontsize=9)
         ax.set_xlabel("training step")
         ax.set_ylabel("images/s" if k == "images_per_s" else "learning rate" if k.startswith("lr")
