@@ -156,6 +156,24 @@ def eval_(
 
 @app.command()
 @user_errors
+def paint(
+    run_dir: Path = typer.Argument(..., help="An experiment output folder (every variant and "
+                                             "seed) or one run folder."),
+    port: int = typer.Option(7860, help="Port to serve the page on."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (default: this machine "
+                                               "only; the page has no login)."),
+    device: Optional[str] = typer.Option(None, help="auto (CUDA when present, else cpu), cpu, "
+                                                    "cuda or cuda:N."),
+):
+    """The painter: a local web page where you paint a label map and every trained variant
+    renders it live, side by side (needs the optional "paint" dependencies)."""
+    from bench.paint.serve import serve
+
+    serve(run_dir, port=port, host=host, device=device)
+
+
+@app.command()
+@user_errors
 def inspect(
     target: str = typer.Argument(..., help="An experiment or run config YAML."),
     profile: Optional[str] = typer.Option(

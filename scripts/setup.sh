@@ -12,6 +12,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     # torch first and on its own: the ranges in pyproject.toml admit torch 2.11..2.14.1.
     .venv/bin/python -m pip install -q "torch>=2.11,<2.15" "torchvision>=0.26,<0.30"
-    .venv/bin/python -m pip install -q -e ".[dev,cluster]"
+    .venv/bin/python -m pip install -q -e ".[dev,cluster,paint]"
     touch "$stamp"
 fi
