@@ -45,7 +45,8 @@ def main() -> None:
     load0, cpu0, t0 = os.getloadavg()[0], time.process_time(), time.perf_counter()
     net, path, meta = load_or_train_oracle(cfg.data, info, size, cfg.eval, torch.device("cpu"))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    seg = Segmenter(net, "oracle", "minus1_1", info.num_classes, tta=cfg.eval.oracle_tta)
+    seg = Segmenter(net, "oracle", "minus1_1", info.num_classes, tta=cfg.eval.oracle_tta,
+                    scales=tuple(cfg.eval.oracle_tta_scales))
     batch = torch.utils.data.default_collate([val[i] for i in range(len(val))])
     pred = torch.cat([seg.predict(batch["image"][i:i + 16]) for i in range(0, len(val), 16)])
     s = scores(confusion_matrix(pred, batch["label"], info.num_classes, info.dontcare_id))

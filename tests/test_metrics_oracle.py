@@ -56,6 +56,9 @@ def test_fingerprint_changes_with_what_defines_the_oracle():
                    {"data_cfg": DataConfig(dataset="facades")}, {"data_cfg": DataConfig(synth_seed=1)}):
         assert oracle.oracle_fingerprint(**{**base, **change}) != fp, change
     assert oracle.oracle_fingerprint(**{**base, "data_cfg": DataConfig(batch_size=2, num_workers=3)}) == fp
+    # a key added later changes the fingerprint only when it leaves its default
+    assert oracle.oracle_fingerprint(**base, class_power=0.5) == fp
+    assert oracle.oracle_fingerprint(**base, class_power=0.25) != fp
 
 
 def test_class_weights_inverse_sqrt_frequency():
@@ -64,6 +67,35 @@ def test_class_weights_inverse_sqrt_frequency():
     w = oracle.class_weights([{"label": lab}], num_classes=3, ignore_index=255)
     raw = torch.tensor([(12 / 15) ** -0.5, (3 / 15) ** -0.5])
     assert torch.allclose(w[:2], raw / raw.mean()) and w[2] == 0
+
+
+@pytest.mark.parametrize("power", [0.0, 0.25, 1.0])
+def test_class_weights_power(power):
+    lab = torch.tensor([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 255]])
+    w = oracle.class_weights([{"label": lab}], num_classes=3, ignore_index=255, power=power)
+    raw = torch.tensor([(12 / 15) ** -power, (3 / 15) ** -power])
+    assert torch.allclose(w[:2], raw / raw.mean()) and w[2] == 0
+
+
+def test_multi_scale_flip_tta_is_the_mean_of_the_resized_logits():
+    from bench.metrics.segmenters import Segmenter
+
+    torch.manual_seed(0)
+    net = torch.nn.Conv2d(3, 4, 5, padding=2)  # position-dependent through the padding
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    F = torch.nn.functional
+
+    def at(s):  # flip-averaged logits of x resized by s, resized back to 16x16
+        xs = F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)
+        lg = (net(xs) + net(xs.flip(-1)).flip(-1)) / 2
+        return F.interpolate(lg, size=(16, 16), mode="bilinear", align_corners=False)
+
+    want = ((at(0.75) + (net(x) + net(x.flip(-1)).flip(-1)) / 2 + at(1.25)) / 3).argmax(1)
+    seg = Segmenter(net, "t", "minus1_1", 4, tta=True, scales=(0.75, 1.0, 1.25))
+    with torch.no_grad():
+        assert torch.equal(seg.predict(x), want.detach())
+        single = Segmenter(net, "t", "minus1_1", 4, tta=False).predict(x)
+    assert torch.equal(single, net(x).argmax(1))
 
 
 def test_pretrained_torchscript_and_state_dict_adapters(tmp_path):

@@ -153,7 +153,8 @@ def predict_logits(net: nn.Module, x: torch.Tensor, tta: bool = True) -> torch.T
 
 
 def oracle_fingerprint(data_cfg, size: tuple[int, int], seed: int, steps: int, width: int,
-                       batch_size: int, crop: int | None = None, bf16: bool = False) -> str:
+                       batch_size: int, crop: int | None = None, bf16: bool = False,
+                       class_power: float = 0.5) -> str:
     data = data_cfg.model_dump(mode="json")
     for k in ("batch_size", "num_workers"):  # how it is loaded, not what it is
         data.pop(k, None)
@@ -161,18 +162,24 @@ def oracle_fingerprint(data_cfg, size: tuple[int, int], seed: int, steps: int, w
         data["root"] = str(Path(data["root"]).expanduser().resolve())
     key = {"data": data, "split": "train", "size": list(size), "seed": seed,
            "version": ORACLE_VERSION, "steps": steps, "width": width, "batch_size": batch_size,
-           "crop": crop, **({"bf16": True} if bf16 else {})}
+           "crop": crop, **({"bf16": True} if bf16 else {}),
+           # keys added after version 3 appear only when not at their default, so caches
+           # of the default settings stay valid
+           **({"class_power": class_power} if class_power != 0.5 else {})}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def oracle_path(data_cfg, size, seed, steps, width, batch_size, crop=None, bf16=False) -> Path:
-    fp = oracle_fingerprint(data_cfg, size, seed, steps, width, batch_size, crop, bf16)
+def oracle_path(data_cfg, size, seed, steps, width, batch_size, crop=None, bf16=False,
+                class_power=0.5) -> Path:
+    fp = oracle_fingerprint(data_cfg, size, seed, steps, width, batch_size, crop, bf16,
+                            class_power)
     return cache_dir("oracle") / f"{data_cfg.dataset}-{size[0]}x{size[1]}-{fp}.pt"
 
 
-def class_weights(train_set, num_classes: int, ignore_index: int | None, max_items: int = 256
-                  ) -> torch.Tensor:
-    """(C,) cross-entropy weights ~ 1/sqrt(class frequency), mean 1 over present classes.
+def class_weights(train_set, num_classes: int, ignore_index: int | None, max_items: int = 256,
+                  power: float = 0.5) -> torch.Tensor:
+    """(C,) cross-entropy weights ~ (1 / class frequency) ** power, mean 1 over present
+    classes (power 0.5: 1/sqrt; 0: all 1).
 
     mIoU weighs every class equally; without this, rare classes (a few pixels of sand)
     are never predicted within a short training budget. Counted on a fixed, evenly
@@ -188,7 +195,8 @@ def class_weights(train_set, num_classes: int, ignore_index: int | None, max_ite
         counts += torch.bincount(lab, minlength=num_classes).double()[:num_classes]
     present = counts > 0
     w = torch.zeros(num_classes, dtype=torch.float64)
-    w[present] = (counts[present] / counts.sum()).rsqrt()
+    freq = counts[present] / counts.sum()
+    w[present] = freq.rsqrt() if power == 0.5 else freq.pow(-power)  # rsqrt: v3's exact bits
     w[present] /= w[present].mean()
     return w.float()
 
@@ -233,7 +241,8 @@ def augment(image: torch.Tensor, label: torch.Tensor, out_size: tuple[int, int],
 
 def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: int, width: int,
                  batch_size: int, seed: int, device: torch.device, log=print,
-                 crop: int | None = None, bf16: bool = False) -> OracleUNet:
+                 crop: int | None = None, bf16: bool = False, class_power: float = 0.5
+                 ) -> OracleUNet:
     """AdamW with a one-cycle schedule, class-balanced cross-entropy on augmented real
     photos (don't-care ignored), deterministic for a seed on one machine.
 
@@ -245,7 +254,7 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
     net = OracleUNet(num_classes, width).to(device)
     if bf16:  # convolutions pick their fast bf16 kernels in channels_last
         net = net.to(memory_format=torch.channels_last)
-    weight = class_weights(train_set, num_classes, ignore_index).to(device)
+    weight = class_weights(train_set, num_classes, ignore_index, power=class_power).to(device)
     # All photos in memory once (400 facades at 256x256: 300 MB): augmentation then
     # works on whole batches of tensors.
     items = [train_set[i] for i in range(len(train_set))]
@@ -287,9 +296,9 @@ def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device
     """The cached oracle for this fingerprint, training it first if needed (one process at a time)."""
     from bench.data.registry import build_dataset
 
-    crop, bf16 = eval_cfg.oracle_crop, eval_cfg.oracle_bf16
+    crop, bf16, power = eval_cfg.oracle_crop, eval_cfg.oracle_bf16, eval_cfg.oracle_class_power
     args = (data_cfg, size, eval_cfg.seed, eval_cfg.oracle_steps, eval_cfg.oracle_width,
-            eval_cfg.oracle_batch_size, crop, bf16)
+            eval_cfg.oracle_batch_size, crop, bf16, power)
     path = oracle_path(*args)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second run waits, then reads the cached file
@@ -298,10 +307,12 @@ def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device
             net = train_oracle(build_dataset(data_cfg, "train"), info.num_classes, info.dontcare_id,
                                eval_cfg.oracle_steps, eval_cfg.oracle_width,
                                eval_cfg.oracle_batch_size, eval_cfg.seed, device,
-                               log=lambda m: print(m, file=sys.stderr), crop=crop, bf16=bf16)
+                               log=lambda m: print(m, file=sys.stderr), crop=crop, bf16=bf16,
+                               class_power=power)
             meta = {"fingerprint": oracle_fingerprint(*args), "version": ORACLE_VERSION,
                     "num_classes": info.num_classes, "width": eval_cfg.oracle_width,
                     "steps": eval_cfg.oracle_steps, "crop": crop, "bf16": bf16,
+                    "class_power": power,
                     "train_seconds": time.perf_counter() - t0,
                     "dataset": data_cfg.dataset, "size": list(size)}
             state = {"state_dict": {k: v.cpu() for k, v in net.state_dict().items()}, "meta": meta}

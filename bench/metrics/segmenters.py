@@ -35,6 +35,7 @@ class Segmenter:
     input_norm: str  # "minus1_1" | "imagenet"
     num_classes: int
     tta: bool = False  # also run on the mirror image and average the logits (oracle_tta)
+    scales: tuple[float, ...] = (1.0,)  # and over these input scales (oracle_tta_scales)
     name: str = "oracle"  # what the segmentation metrics are named after
     predicts_scored: bool = False  # outputs are the protocol's scored ids (Cityscapes trainIds)
 
@@ -51,11 +52,17 @@ class Segmenter:
             mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
             std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
             x = ((x + 1) / 2 - mean) / std
-        out = self._logits(x)
-        if self.tta:  # mean of the logits of x and of its mirror image, mirrored back
-            out = (out + self._logits(x.flip(-1)).flip(-1)) / 2
-        if out.shape[-2:] != images.shape[-2:]:
-            out = F.interpolate(out, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        size = images.shape[-2:]
+        out = 0
+        for s in self.scales:  # mean over scales of the (flip-averaged) logits at x's size
+            xs = x if s == 1 else F.interpolate(x, scale_factor=s, mode="bilinear",
+                                                align_corners=False)
+            logits = self._logits(xs)
+            if self.tta:  # mean of the logits of x and of its mirror image, mirrored back
+                logits = (logits + self._logits(xs.flip(-1)).flip(-1)) / 2
+            if logits.shape[-2:] != size:
+                logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+            out = out + logits / len(self.scales)
         return out.argmax(dim=1)
 
 
@@ -64,7 +71,7 @@ def _oracle(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
 
     net, path, meta = load_or_train_oracle(run_cfg.data, info, size, run_cfg.eval, device)
     seg = Segmenter(net, f"trained oracle {meta['fingerprint']}", "minus1_1", info.num_classes,
-                    tta=run_cfg.eval.oracle_tta)
+                    tta=run_cfg.eval.oracle_tta, scales=tuple(run_cfg.eval.oracle_tta_scales))
     return seg, {"oracle_path": str(path), **meta}
 
 
