@@ -9,6 +9,8 @@
 #   modes    bench profile train: full-width GauGAN G+D steps (256x256, 151 labels, batch 8)
 #            per speed mode: fp32 eager, amp (bf16 autocast), fast (compiled, CUDA graphs)
 #   train    G+D training images/s and peak memory, eager vs triton SPADE (bf16, channels_last)
+#   paint    the painter's per-stroke latency, all panels through its HTTP API (2 variants,
+#            128x128, the spade_vs_in cpu-profile models; issue 13's target: <= 30 ms)
 #   summary  OUT_DIR/summary.md: the headline figures against the issues' targets
 # Budget: under 6 minutes of device time on an H100/H200 (each stage has a hard limit;
 # train and fp32 run only while time is left). Without CUDA it is a dry run on the CPU
@@ -37,7 +39,7 @@ START=$(date +%s)
 STAGES="$OUT/stages.md"
 printf '| stage | status | seconds |\n|---|---|---|\n' > "$STAGES"
 
-WANT=" ${GPU_CHECK_STAGES:-tests bf16 modes train fp32} env summary cpu_quick "
+WANT=" ${GPU_CHECK_STAGES:-tests bf16 modes train paint fp32} env summary cpu_quick "
 stage() {  # stage NAME TIMEOUT_S COMMAND...
   local name=$1 limit=$2; shift 2
   if [[ "$WANT" != *" $name "* ]]; then
@@ -77,6 +79,14 @@ if [ $CUDA -eq 1 ]; then
     echo "== train skipped: $(elapsed)s spent" | tee "$OUT/train.log"
     printf '| train | skipped (time budget) | 0 |\n' >> "$STAGES"
   fi
+  PAINT=($PY scripts/paint_latency.py "$(mktemp -d)/paint_runs" --untrained ablations/spade_vs_in.yaml
+         --profile cpu --set data.image_size=128 --strokes 40)
+  if [ "$(elapsed)" -lt "${PAINT_IF_UNDER_S:-270}" ]; then
+    stage paint 40 "${PAINT[@]}" --device cuda
+  else
+    echo "== paint skipped: $(elapsed)s spent" | tee "$OUT/paint.log"
+    printf '| paint | skipped (time budget) | 0 |\n' >> "$STAGES"
+  fi
   if [ "$(elapsed)" -lt "${FP32_IF_UNDER_S:-290}" ]; then
     BENCH_PROFILE_BUDGET_S=25 stage fp32 45 "${BENCH[@]}" profile spade --device cuda --dtype float32 --out "$OUT"
   else
@@ -89,6 +99,8 @@ else
   BENCH_PROFILE_BUDGET_S=30 stage cpu_quick 90 "${BENCH[@]}" profile spade --device cpu --quick --out "$OUT"
   stage modes 120 "${BENCH[@]}" profile train --device cpu --quick --modes eager,amp --out "$OUT"
   stage train 120 $PY -m bench.profile.train_throughput --device cpu --quick --backends eager,triton --out "$OUT"
+  stage paint 90 $PY scripts/paint_latency.py "$(mktemp -d)/paint_runs" --untrained ablations/spade_vs_in.yaml \
+    --profile cpu --set data.image_size=128 --strokes 5 --device cpu
 fi
 stage summary 30 $PY -m bench.profile.summary "$OUT"
 echo "total $(elapsed)s; everything is in $OUT"

@@ -207,18 +207,24 @@ def test_paint_a_stroke_undo_and_bad_uploads(server, browser, tmp_path):
     rows = np.nonzero(stroke.any(axis=1))[0]
     assert rows.min() >= 8 and rows.max() <= 12, rows
     outputs1 = pixels(d, "img.out")
-    for before, after in zip(outputs0, outputs1, strict=True):
-        diff = np.abs(after - before).mean(-1)
-        assert diff[stroke].mean() > 1.0, "the output did not change under the stroke"
-        if RUN_DIR is None:
+    diffs = [np.abs(after - before).mean(-1) for before, after in
+             zip(outputs0, outputs1, strict=True)]
+    if RUN_DIR is None:
+        for diff in diffs:
+            assert diff[stroke].mean() > 1.0, "the output did not change under the stroke"
             # the tiny runs' outputs depend on nearby labels only (paint_runs' docstring)
             assert diff[~near(stroke, 16)].mean() < 0.1 * diff[stroke].mean(), \
                 "the output changed far away"
-        else:
-            # A trained generator's receptive field spans the whole 64x64 map, and its
-            # normalisation layers (SPADE's per-pixel affine, batch statistics) let one
-            # stroke shift colours everywhere a little, so "unchanged far away" need not
-            # hold; the stroke must still matter most where it is.
+    else:
+        # Trained runs: the panel of a generator that sees the map at full resolution
+        # (SPADE) changes under the stroke, and most near it: its receptive field spans
+        # the whole 64x64 map, so "unchanged far away" need not hold. A generator fed
+        # the map at its input only (Concat/IN: nearest-downsampled to 2x2 at 64x64)
+        # can ignore a thin stroke entirely, which is what the SPADE paper is about, so
+        # not every panel has to change.
+        changed = [diff for diff in diffs if diff[stroke].mean() > 1.0]
+        assert changed, "no output changed under the stroke"
+        for diff in changed:
             assert diff[near(stroke, 8)].mean() > diff[~near(stroke, 24)].mean(), \
                 "the output changed as much far from the stroke as near it"
 
@@ -232,8 +238,10 @@ def test_paint_a_stroke_undo_and_bad_uploads(server, browser, tmp_path):
     for before, again in zip(outputs0, pixels(d, "img.out"), strict=True):
         assert np.abs(again - before).max() <= 1  # the same map renders the same image
 
-    if RUN_DIR is not None:  # a long, wide road from corner to corner: a clearer picture
-        paint(d, ROAD, 6, [(w * f, h * (1 - f)) for f in np.linspace(0.08, 0.92, 12)])
+    if RUN_DIR is not None:  # a second, wide road across the grass (where the synthetic
+        # data set's roads run) of validation map 0: a clearer picture than the thin stroke
+        paint(d, ROAD, 5, [(w * (0.92 - 0.3 * f), h * (0.97 - 0.36 * f))
+                           for f in np.linspace(0, 1, 10)])
         screenshot(d, shot)
         d.find_element(By.ID, "undo").click()
         wait_rendered(d)
