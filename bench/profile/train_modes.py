@@ -30,7 +30,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ import torch.nn.functional as F
 
 from bench.atomic import atomic_write_text
 from bench.errors import BenchError
+from bench.profile.memory import peak_memory
 
 MODES = ("eager", "amp", "fast")
 # The default cases per device: GauGAN at half width (ngf 32) with 35 (Cityscapes) and
@@ -225,72 +225,7 @@ def profile_case(case: Case, device: torch.device, modes: list[str], warmup: int
 
 
 def _memory(runner: Runner, device: torch.device) -> dict:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        runner.run(1)
-        return {"peak_mb": (torch.cuda.max_memory_allocated(device) - before) / 2**20,
-                "peak_kind": "cuda max_memory_allocated above the step's start"}
-    libc = _libc()
-    if libc is not None:  # every tensor in its own mapping, returned when freed: RSS = live
-        libc.malloc_trim(0)
-        libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024)
-    sampler = _RssSampler()
-    try:
-        with sampler:
-            runner.run(1)
-    finally:
-        if libc is not None:  # back to a fixed threshold at glibc's dynamic maximum
-            libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20)
-            libc.malloc_trim(0)
-    kind = "cpu peak RSS above the step's start" + ("" if libc else " (allocator caching: a lower bound)")
-    return {"peak_mb": sampler.peak_mb, "peak_kind": kind}
-
-
-M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
-
-
-def _libc():
-    """glibc (for mallopt / malloc_trim), or None elsewhere."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim, libc.mallopt  # noqa: B018 - both must exist
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-class _RssSampler:
-    """Peak resident set size above its start, polled every ms from /proc/self/statm."""
-
-    def __enter__(self):
-        self.page = os.sysconf("SC_PAGE_SIZE")
-        self.start = self.peak = self._rss()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-        return self
-
-    def _rss(self) -> int:
-        try:
-            with open("/proc/self/statm") as f:
-                return int(f.read().split()[1]) * self.page
-        except OSError:
-            return 0
-
-    def _poll(self):
-        while not self.stop.wait(0.001):
-            self.peak = max(self.peak, self._rss())
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
-        self.peak = max(self.peak, self._rss())
-        self.peak_mb = (self.peak - self.start) / 2**20 if self.start else None
+    return peak_memory(lambda: runner.run(1), device)  # what the step needs beyond its inputs
 
 
 def _sync(device: torch.device) -> None:
