@@ -38,22 +38,16 @@ def write_untrained(experiment: str, profile: str, out: Path, sets: list[str]) -
     """Every (variant, seed) of an experiment as a run folder with untrained weights:
     latency depends on the architecture and size only."""
     from bench.build import build_networks
-    from bench.config import resolve_path, save_run_config
+    from bench.config import resolve_path
     from bench.data.registry import dataset_info
     from bench.experiment.resolve import resolve_plan
     from bench.experiment.runner import write_snapshot
     from bench.experiment.schema import load_experiment
-    from bench.train.checkpoint import save_checkpoint
+    from bench.train.checkpoint import save_weights_only
 
     exp = load_experiment(resolve_path(experiment, "ablations"))
     for pr in resolve_plan(exp, profile, out, sets=sets):
-        nets = build_networks(pr.cfg, dataset_info(pr.cfg.data))
-        save_checkpoint({"step": 0, "config": pr.cfg.to_dict(), "G": nets.G.state_dict(),
-                         "D": nets.D.state_dict(),
-                         "E": nets.E.state_dict() if nets.E is not None else None,
-                         "opt_g": {}, "opt_d": {}, "scaler": {}, "rng": [], "data": {}},
-                        pr.run_dir / "checkpoint.pt")
-        save_run_config(pr.cfg, pr.run_dir / "config.yaml")
+        save_weights_only(pr.cfg, build_networks(pr.cfg, dataset_info(pr.cfg.data)), pr.run_dir)
     write_snapshot(exp, profile, out)
 
 

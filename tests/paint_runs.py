@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from bench.build import build_networks
-from bench.config import save_run_config, validate_run_config
+from bench.config import validate_run_config
 from bench.data.base import semantic_input
 from bench.data.registry import build_dataset, dataset_info
-from bench.train.checkpoint import save_checkpoint
+from bench.train.checkpoint import save_weights_only
 
 SIZE = 64
 D = {"arch": "spade_multiscale", "num_D": 1, "n_layers": 2, "ndf": 4}
@@ -65,13 +65,7 @@ def make_paint_runs(root: Path) -> Path:
             torch.manual_seed(seed)
             nets = build_networks(cfg, dataset_info(cfg.data))
             calibrate_batch_norm(nets.G, cfg)
-            run = out / variant / f"seed{seed}"
-            save_checkpoint({"step": 1, "config": cfg.to_dict(), "G": nets.G.state_dict(),
-                             "D": nets.D.state_dict(),
-                             "E": nets.E.state_dict() if nets.E is not None else None,
-                             "opt_g": {}, "opt_d": {}, "scaler": {}, "rng": [], "data": {}},
-                            run / "checkpoint.pt")
-            save_run_config(cfg, run / "config.yaml")
+            save_weights_only(cfg, nets, out / variant / f"seed{seed}", step=1)
     # the variant order the painter shows (bench run writes this snapshot)
     (out / "experiment.json").write_text(json.dumps(
         {"experiment": {"variants": [{"name": v} for v in VARIANTS]}}))

@@ -29,6 +29,20 @@ def save_checkpoint(state: dict, path: Path) -> None:
     atomic_write(path, lambda f: torch.save({"format": FORMAT, **state}, f))
 
 
+def save_weights_only(cfg, nets, run_dir: Path, step: int = 0) -> None:
+    """A run folder holding nets' weights with empty optimizer and data state (what
+    evaluation and the painter read, not enough to resume training): config.yaml and
+    checkpoint.pt, e.g. untrained models for latency figures or test fixtures."""
+    from bench.config import save_run_config
+
+    save_checkpoint({"step": step, "config": cfg.to_dict(), "G": nets.G.state_dict(),
+                     "D": nets.D.state_dict(),
+                     "E": nets.E.state_dict() if nets.E is not None else None,
+                     "opt_g": {}, "opt_d": {}, "scaler": {}, "rng": [], "data": {}},
+                    Path(run_dir) / CHECKPOINT)
+    save_run_config(cfg, Path(run_dir) / "config.yaml")
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint written by save_checkpoint; BenchError if missing or unreadable."""
     path = Path(path)
