@@ -22,9 +22,8 @@ def main() -> None:
     from bench.experiment.config import load_experiment, resolve_variants
     from bench.config import set_dotted, validate_run_config
     from bench.data.registry import build_dataset, dataset_info
-    from bench.metrics.oracle import load_or_train_oracle
     from bench.metrics.segmentation import confusion_matrix, scores
-    from bench.metrics.segmenters import Segmenter
+    from bench.metrics.segmenters import build_segmenter
 
     p = argparse.ArgumentParser()
     p.add_argument("experiment")
@@ -43,10 +42,10 @@ def main() -> None:
     val = build_dataset(cfg.data, "val")
     size = tuple(val[0]["image"].shape[-2:])
     load0, cpu0, t0 = os.getloadavg()[0], time.process_time(), time.perf_counter()
-    net, path, meta = load_or_train_oracle(cfg.data, info, size, cfg.eval, torch.device("cpu"))
+    # the segmenter `bench eval` scores with (flips and scales as the eval config says)
+    seg, meta = build_segmenter(cfg, info, size, torch.device("cpu"))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    seg = Segmenter(net, "oracle", "minus1_1", info.num_classes, tta=cfg.eval.oracle_tta,
-                    scales=tuple(cfg.eval.oracle_tta_scales))
+    path = meta.get("oracle_path")
     batch = torch.utils.data.default_collate([val[i] for i in range(len(val))])
     pred = torch.cat([seg.predict(batch["image"][i:i + 16]) for i in range(0, len(val), 16)])
     s = scores(confusion_matrix(pred, batch["label"], info.num_classes, info.dontcare_id))
