@@ -38,6 +38,11 @@ def write_outputs(result: dict, out: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _label(r: dict) -> str:
+    return (f"{r['level']} {r['provider']} {r['N']}x{r['C']}x{r['H']}x{r['W']} "
+            f"{'cl' if r['layout'] == 'channels_last' else 'nchw'} {r['pass']}")
+
+
 def _plot(rows: list[dict], meta: dict, path: Path) -> bool:
     """Left: speed-up over eager per case and provider; right: norm-level roofline fraction."""
     import matplotlib
@@ -49,8 +54,7 @@ def _plot(rows: list[dict], meta: dict, path: Path) -> bool:
     if not ok:
         return False
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, max(4, 0.28 * len(ok))))
-    labels = [f"{r['level']} {r['provider']} {r['N']}x{r['C']}x{r['H']}x{r['W']} "
-              f"{'cl' if r['layout'] == 'channels_last' else 'nchw'} {r['pass']}" for r in ok]
+    labels = [_label(r) for r in ok]
     ax1.barh(range(len(ok)), [r["speedup_vs_eager"] for r in ok],
              color=["tab:orange" if r["provider"] == "compile" else "tab:green" for r in ok])
     ax1.set_yticks(range(len(ok)), labels, fontsize=7)
@@ -58,9 +62,7 @@ def _plot(rows: list[dict], meta: dict, path: Path) -> bool:
     ax1.set_xlabel("speed-up over eager (x)")
     roof = [r for r in rows if r["frac_roofline"]]
     ax2.barh(range(len(roof)), [r["frac_roofline"] for r in roof])
-    ax2.set_yticks(range(len(roof)), [f"{r['provider']} {r['N']}x{r['C']}x{r['H']}x{r['W']} "
-                                      f"{'cl' if r['layout'] == 'channels_last' else 'nchw'} {r['pass']}"
-                                      for r in roof], fontsize=7)
+    ax2.set_yticks(range(len(roof)), [_label(r) for r in roof], fontsize=7)  # norm and clade_norm
     ax2.axvline(1.0, color="k", lw=0.8)
     ax2.set_xlabel(f"fraction of copy roofline ({meta['copy_gbs']:.0f} GB/s)")
     fig.suptitle(f"SPADE profile: {meta.get('device_name')} {meta['dtype']}")
