@@ -158,6 +158,25 @@ def test_folder_of_a_different_config_is_never_overwritten(tmp_path, fakes):
     assert fakes.calls == [] and files(out) == before
 
 
+def test_an_eval_only_change_rescores_without_retraining(tmp_path, fakes, capsys):
+    exp, out = experiment(tmp_path), tmp_path / "out"
+    run_experiment(exp, profile="smoke", out=out)
+    a0 = out / "a" / "seed0"
+    old_metrics, ckpt = (a0 / "metrics.json").read_text(), (a0 / "checkpoint.pt").read_text()
+    fakes.calls.clear()
+    capsys.readouterr()
+    run_experiment(exp, profile="smoke", out=out, sets=["eval.oracle_steps=7"])
+    assert "re-eval" in capsys.readouterr().out
+    # every run scored again, none trained; the checkpoint untouched, the old scores kept
+    assert sorted(fakes.calls) == [("eval", v, s) for v in "ab" for s in (0, 1)]
+    assert (a0 / "checkpoint.pt").read_text() == ckpt
+    assert (a0 / "metrics.prev.json").read_text() == old_metrics
+    assert yaml.safe_load((a0 / "config.yaml").read_text())["eval"]["oracle_steps"] == 7
+    fakes.calls.clear()
+    run_experiment(exp, profile="smoke", out=out, sets=["eval.oracle_steps=7"])
+    assert fakes.calls == []  # now complete under the new eval settings
+
+
 def test_a_failed_run_does_not_stop_the_others(tmp_path, fakes):
     exp, out = experiment(tmp_path), tmp_path / "out"
     fakes.fail_on = {"a"}

@@ -21,7 +21,7 @@ from bench.experiment.files import write_text_if_changed
 from bench.experiment.launch import parse_launcher, run_local, run_submitit
 from bench.experiment.resolve import PlannedRun, pick_profile, resolve_plan
 from bench.experiment.schema import Experiment, load_experiment
-from bench.experiment.state import RunState, run_state
+from bench.experiment.state import RunState, adopt_eval_change, run_state
 
 
 def check_data(plan: list[PlannedRun], exp: Experiment) -> None:
@@ -81,8 +81,12 @@ def print_plan(exp: Experiment, profile: str, out: Path, plan: list[PlannedRun],
     for pr in plan:
         print(f"  {pr.variant:<20} seed {pr.seed:<4} {states[pr.run_dir].value:<9} {pr.run_dir}")
     est = exp.profiles[profile].est_seconds_per_run
-    eta = f", estimated {_fmt_time(est * len(todo))}" if est is not None and todo else ""
+    trains = [pr for pr in todo if states[pr.run_dir] in (RunState.NEW, RunState.RESUME)]
+    eta = f", estimated {_fmt_time(est * len(trains))}" if est is not None and trains else ""
     print(f"{len(plan)} runs: {len(plan) - len(todo)} complete, {len(todo)} to do{eta}")
+    if any(states[pr.run_dir] is RunState.REEVAL for pr in plan):
+        print("re-eval: only the eval settings changed; training is kept and those runs are "
+              "scored again (their old metrics.json kept as metrics.prev.json)")
 
 
 def write_snapshot(exp: Experiment, profile: str, out: Path) -> None:
@@ -174,6 +178,9 @@ def run_experiment(
     lock = lock_output(out)
     try:
         states = {pr.run_dir: run_state(pr) for pr in plan}  # again, now that we hold the lock
+        for pr in plan:
+            if states[pr.run_dir] is RunState.REEVAL:
+                states[pr.run_dir] = adopt_eval_change(pr)
         return _execute(exp, profile, out, plan, states, device, kind, arg)
     finally:
         lock.close()
