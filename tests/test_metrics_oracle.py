@@ -57,8 +57,15 @@ def test_fingerprint_changes_with_what_defines_the_oracle():
         assert oracle.oracle_fingerprint(**{**base, **change}) != fp, change
     assert oracle.oracle_fingerprint(**{**base, "data_cfg": DataConfig(batch_size=2, num_workers=3)}) == fp
     # a key added later changes the fingerprint only when it leaves its default
-    assert oracle.oracle_fingerprint(**base, class_power=0.5) == fp
-    assert oracle.oracle_fingerprint(**base, class_power=0.25) != fp
+    for key, default in oracle.EXTRAS.items():
+        assert oracle.oracle_fingerprint(**base, **{key: default}) == fp, key
+    for change in ({"class_power": 0.25}, {"dropout": 0.1},
+                   {"weight_decay": 0.05}):
+        assert oracle.oracle_fingerprint(**base, **change) != fp, change
+    # every extra is an eval config key
+    from bench.metrics.config import EvalConfig
+
+    assert oracle.oracle_extras(EvalConfig()) == oracle.EXTRAS
 
 
 def test_class_weights_inverse_sqrt_frequency():

@@ -128,3 +128,25 @@ def test_cache_reused_and_crop_in_the_fingerprint(tmp_path, monkeypatch):
     base = {"data_cfg": DataConfig(), "size": (64, 64), "seed": 0, "steps": 3, "width": 4,
             "batch_size": 4}
     assert oracle.oracle_fingerprint(**base) != oracle.oracle_fingerprint(**base, crop=32)
+
+
+def test_boundary_band_marks_pixels_near_another_class():
+    label = torch.zeros(1, 6, 6, dtype=torch.long)
+    label[0, :, 3:] = 2  # a vertical edge between columns 2 and 3
+    band = oracle.boundary_band(label, 1)
+    assert band[0, :, 2:4].all() and not band[0, :, :2].any() and not band[0, :, 4:].any()
+    wide = oracle.boundary_band(label, 2)
+    assert wide[0, :, 1:5].all() and not wide[0, :, 0].any() and not wide[0, :, 5].any()
+
+
+def test_dropout_is_training_only_and_has_no_parameters():
+    net = oracle.OracleUNet(3, 4, dropout=0.5)
+    assert net.state_dict().keys() == oracle.OracleUNet(3, 4).state_dict().keys()
+    x = torch.randn(2, 3, 32, 32)
+    net.eval()
+    assert torch.equal(net(x), net(x))  # deterministic in eval mode
+    net.train()
+    torch.manual_seed(0)
+    a = net(x)
+    torch.manual_seed(1)
+    assert not torch.equal(a, net(x))
