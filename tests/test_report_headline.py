@@ -18,7 +18,7 @@ LOSSES = {"gan_mode": "hinge", "lambda_feat": 10.0, "lambda_vgg": 10.0, "lambda_
 
 
 def add_run_files(out, vgg: dict[str, str], rates: dict[str, list[float]], load: float = 1.0,
-                  objective: bool = True) -> None:
+                  objective: bool = True, memory_kind: dict[str, str] | None = None) -> None:
     """config.yaml, train_stats.json and scalars.jsonl (images/s per log interval) per run."""
     from bench.train.effective import effective_objective
 
@@ -31,6 +31,8 @@ def add_run_files(out, vgg: dict[str, str], rates: dict[str, list[float]], load:
             stats = {"steps": 3, "global_batch": 2, "train_items": 6, "vgg_loss": vgg[v],
                      "notes": [], "load_average_start": load, "load_average_end": load,
                      "cpu_count": 2, "torch_threads": 2}
+            if memory_kind:
+                stats["peak_memory_kind"] = memory_kind[v]
             if objective:
                 stats["objective"] = effective_objective(LOSSES, False, vgg[v])
                 stats["fallbacks"] = []
@@ -49,7 +51,9 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("head") / "toy-cpu"
     write_results(out)
     add_run_files(out, {"spade": "on", "concat": "disabled: vgg19-dcbb9e9d.pth missing in /w"},
-                  {"spade": STEADY, "concat": UNSTEADY})
+                  {"spade": STEADY, "concat": UNSTEADY},
+                  memory_kind={"spade": "cpu process peak RSS while this run trained (50 ms polls)",
+                               "concat": "cpu process max RSS"})
     return out, build_report(out).read_text()
 
 
@@ -100,6 +104,15 @@ def test_disturbed_timings_are_marked(report):
     assert "10.05" in spade
     assert "†" in concat and "per-interval rates spread" in md
     assert "the machine looked shared" in md
+
+
+def test_a_process_high_water_mark_is_not_passed_off_as_the_runs_peak(report):
+    _, md = report
+    cost = [ln for ln in md.split("## Cost")[1].splitlines() if ln.startswith("| ")]
+    spade = next(r for r in cost if r.startswith("| spade |"))
+    concat = next(r for r in cost if r.startswith("| concat |"))
+    assert "‡" in concat and "‡" not in spade  # spade recorded its own peak
+    assert "high-water mark (ru_maxrss) since it started" in md
 
 
 def test_a_weak_segmenter_cannot_rank_and_old_folders_work(tmp_path):

@@ -66,6 +66,13 @@ def test_train_stats_record_what_disturbs_timings(vgg_off_run):
     assert stats["torch_threads"] >= 1 and stats["cpu_count"] >= 1
     for key in ("load_average_start", "load_average_end"):
         assert stats[key] is None or stats[key] >= 0
+    # the run's own peak RSS (not the process's high-water mark): above the model's weights,
+    # below the process's lifetime peak
+    import resource
+
+    assert stats["peak_memory_kind"].startswith("cpu process peak RSS while this run trained")
+    # (statm and ru_maxrss count pages slightly differently: 2% slack)
+    assert 0 < stats["peak_memory_mb"] <= 1.02 * resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def test_spade_backend_fallbacks_are_recorded():

@@ -19,7 +19,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.profile import cases as C
-from bench.profile.memory import peak_memory
+from bench.memory import peak_memory
 from bench.profile.sweep import FULL, LABEL_NC_FULL, LABEL_NC_QUICK, QUICK
 from bench.profile.timing import copy_bandwidth_gbs, sync, time_ms
 
@@ -110,7 +110,7 @@ def _measure(level, provider, shape, layout, pass_, dev, dt, label_nc, quick, lo
         row["ms"] = time_ms(case.fn, dev, quick)
         row["bytes"] = case.bytes
         # peak memory of one call above what the inputs hold (CUDA: the allocator's
-        # peak; CPU: peak RSS, bench.profile.memory); CLADE vs SPADE shows the 2CxHxW
+        # peak; CPU: peak RSS, bench.memory); CLADE vs SPADE shows the 2CxHxW
         # gamma/beta tensors CLADE never makes
         row["peak_mb"] = peak_memory(case.fn, dev)["peak_mb"]
         log(f"{level:<22} {provider:<8} {str(shape):<22} {layout:<13} {pass_:<8} "

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from bench.atomic import atomic_write_text
 from bench.errors import BenchError
-from bench.profile.memory import peak_memory
+from bench.memory import peak_memory
 
 MODES = ("eager", "amp", "fast")
 # The default cases per device: GauGAN at half width (ngf 32) with 35 (Cityscapes) and

@@ -246,6 +246,17 @@ def _modulation_share(data: ReportData, v: str) -> str:
     return f"{share} / {mf.mean / f.mean:.2%}" if ok else f"{share} / –"
 
 
+# peak_memory_kind values that are the process's high-water mark since it started (older
+# runs: "cpu process max RSS"): with several runs trained in one process, a later run
+# inherits an earlier one's peak, so the figure is an upper bound, not this run's own.
+PROCESS_PEAK = ("cpu process max RSS", "cpu process max RSS since the process started")
+HIGH_WATER = "‡"
+
+
+def _process_peak(data: ReportData, v: str) -> bool:
+    return any(info.get("peak_memory_kind") in PROCESS_PEAK for _, info in _run_infos(data, v))
+
+
 def cost_table(data: ReportData) -> Table:
     headers = ["variant", "params G", "params D", "params E", "GFLOPs/image (G)", "train images/s",
                "peak memory (MB)", "wall time / run (s)"]
@@ -258,7 +269,8 @@ def cost_table(data: ReportData) -> Table:
                      _millions(_mean(data, v, "params_E")),
                      "–" if flops is None else f"{flops.mean / 1e9:.3f}",
                      fmt_summary(throughput(data, v)) + mark,
-                     fmt_summary(_mean(data, v, "peak_mem_mb")),
+                     fmt_summary(_mean(data, v, "peak_mem_mb"))
+                     + (f" {HIGH_WATER}" if _process_peak(data, v) else ""),
                      fmt_summary(_mean(data, v, "wall_s")) + mark])
     if "mod_params_G" in data.results:  # the modulation branches' share (SPADE / CLADE)
         headers.insert(5, "modulation share of G (params / FLOPs)")
@@ -273,6 +285,11 @@ def cost_table(data: ReportData) -> Table:
                      "FLOPs (CLADE's table lookups count 0 FLOPs). The CLADE paper's ADE20K "
                      "percentages are relative to G without those layers: see "
                      "reports/successors/overhead.md for ours at the official configuration.")
+    if any(_process_peak(data, v) for v in data.variants):
+        notes.append(f"{HIGH_WATER} peak memory recorded as the process's high-water mark "
+                     "(ru_maxrss) since it started: runs trained one after another in one "
+                     "process inherit the earlier runs' peak, so this is an upper bound, not "
+                     "the run's own (runs trained since then record their own peak RSS).")
     if shared:
         notes.append(f"**{SHARED} the machine looked shared while these ran (busy CPUs or "
                      "unsteady rates): their timings are not reliable, and speed ratios between "

@@ -32,6 +32,7 @@ from bench.config import atomic_write_text, load_run_config, save_run_config, va
 from bench.data.base import semantic_input
 from bench.data.registry import build_dataset, dataset_info
 from bench.errors import BenchError
+from bench.memory import RssSampler
 from bench.train import ddp, speed
 from bench.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from bench.train.effective import effective_objective
@@ -184,6 +185,8 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
     load_start = _load_average()
     t_mark, images_mark, last_values = None, 0, {}
     batches = iter(loader)
+    # CPU peak memory of this run (ru_maxrss would be the process's, across earlier runs)
+    rss = None if on_cuda else RssSampler(interval=0.05).__enter__()
     try:
         while step < stop:
             # pix2pixHD: switch stage (global -> fixed_global -> joint) at its boundary
@@ -279,6 +282,8 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
 
     finally:
         progress.close()
+        if rss is not None:
+            rss.__exit__(None, None, None)
         getattr(interrupted, "restore", lambda: None)()
         del batches  # stops DataLoader workers
         timing["cpu_time_s"] = cpu_before + time.process_time() - cpu_start
@@ -291,7 +296,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
         "train_images_per_s": timing["images"] / timing["train_time_s"] if timing["train_time_s"] else 0.0,
         "global_batch": cfg.data.batch_size, "image_size": list(stage.full_size),
         "train_items": len(dataset), "epochs": step * cfg.data.batch_size / max(1, len(dataset)),
-        **_peak_memory(device), "device": str(device),
+        **_peak_memory(device, rss), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if on_cuda else "cpu",
         "world_size": dist.world_size, "backend": dist.backend, "amp": str(amp_dtype) if amp_dtype else "none",
         "channels_last": channels_last, "speed_mode": plan.mode, "speed": plan.record(),
@@ -407,13 +412,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _peak_memory(device: torch.device) -> dict:
+def _peak_memory(device: torch.device, rss: RssSampler | None) -> dict:
     if device.type == "cuda":
         return {"peak_memory_mb": torch.cuda.max_memory_allocated(device) / 2**20,
                 "peak_memory_kind": "cuda max_memory_allocated"}
-    # ru_maxrss is in KiB on Linux: the whole process's resident peak, not just training.
+    if rss is not None and rss.peak_rss_mb is not None:
+        return {"peak_memory_mb": rss.peak_rss_mb,
+                "peak_memory_kind": "cpu process peak RSS while this run trained (50 ms polls)"}
+    # no /proc: ru_maxrss (KiB on Linux), the process's peak since it started
     return {"peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "peak_memory_kind": "cpu process max RSS"}
+            "peak_memory_kind": "cpu process max RSS since the process started"}
 
 
 def _interrupt_flag(dist: ddp.Dist) -> threading.Event:

@@ -1,4 +1,5 @@
-"""Peak memory of one call above what was live at its start, on CUDA or the CPU.
+"""Peak memory of one call above what was live at its start, on CUDA or the CPU; and
+RssSampler, the process's peak resident set size over a stretch of code (a training run).
 
 CUDA: torch.cuda.max_memory_allocated above the call's start (the caching allocator's
 own bookkeeping: exact). CPU: the peak resident set size above the call's start,
@@ -34,7 +35,7 @@ def peak_memory(call: Callable[[], object], device: torch.device) -> dict:
     if libc is not None:
         libc.malloc_trim(0)
         libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024)
-    sampler = _RssSampler()
+    sampler = RssSampler()
     try:
         with sampler:
             call()
@@ -56,8 +57,16 @@ def _libc():
         return None
 
 
-class _RssSampler:
-    """Peak resident set size above its start, polled every ms from /proc/self/statm."""
+class RssSampler:
+    """Peak resident set size while inside, polled every `interval` s from /proc/self/statm:
+    `peak_mb` above the start, `peak_rss_mb` absolute (None where /proc is missing).
+
+    Unlike ru_maxrss (the process's high-water mark since it started) this is the peak of
+    this stretch only, so runs trained one after another in one process each get their own."""
+
+    def __init__(self, interval: float = 0.001):
+        self.interval = interval
+        self.peak_mb = self.peak_rss_mb = None
 
     def __enter__(self):
         self.page = os.sysconf("SC_PAGE_SIZE")
@@ -75,7 +84,7 @@ class _RssSampler:
             return 0
 
     def _poll(self):
-        while not self.stop.wait(0.001):
+        while not self.stop.wait(self.interval):
             self.peak = max(self.peak, self._rss())
 
     def __exit__(self, *exc):
@@ -83,3 +92,5 @@ class _RssSampler:
         self.thread.join()
         self.peak = max(self.peak, self._rss())
         self.peak_mb = (self.peak - self.start) / 2**20 if self.start else None
+        self.peak_rss_mb = self.peak / 2**20 if self.start else None
+        return False
