@@ -128,9 +128,14 @@ def prepare(stage, plan: SpeedPlan) -> None:
         m._bench_speed = plan.mode
 
 
+@torch.compiler.disable
 def _outputs_to_fp32(module, inputs, output):
     """Forward hook: floating outputs (nested lists/tuples too) back to fp32, so that the
-    losses and their reductions run in fp32 under autocast."""
+    losses and their reductions run in fp32 under autocast.
+
+    Kept out of torch.compile: traced inside a compiled G or D (nn.Module.compile also
+    compiles its hooks) it became a frame of its own, guarded on the output's structure
+    and the grad mode, and recompiled with each; eagerly it is a few casts."""
     return _to_fp32(output)
 
 
