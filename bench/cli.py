@@ -238,7 +238,7 @@ def profile_train(
     device: Optional[str] = typer.Option(
         None, help="cpu, cuda or cuda:N (default: cuda when present, else cpu)."),
     json_: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    modes: str = typer.Option("eager,amp,fast", help="Speed modes to time (fp32 eager always)."),
+    modes: str = typer.Option("eager,amp,auto,fast", help="Speed modes to time (fp32 eager always; auto: what train.speed auto runs here)."),
     profile: Optional[str] = typer.Option(None, help="Experiment profile (as bench run)."),
     rounds: int = typer.Option(5, min=1, help="Interleaved rounds."),
     iters: int = typer.Option(2, min=1, help="Iterations per mode per round."),

@@ -36,7 +36,7 @@ from gaugan.kernels import backend as kb
 CPU = torch.device("cpu")
 N_STEPS = 4
 LOSS_ATOL, LOSS_RTOL = 0.05, 0.05
-GRAD_TOL = {"eager": 1e-4, "amp": 0.35, "fast": 0.35}
+GRAD_TOL = {"eager": 1e-4, "amp": 0.35, "auto": 0.35, "fast": 0.35}
 # Tiny models big enough for bf16 to be well posed (a 1x1 bottom with batch norm over two
 # values is ill-conditioned in any precision). No VGG: its weights may be absent.
 CASES = {
@@ -64,7 +64,7 @@ def _g_grads(cfg, mode: str, dtype=torch.float32) -> dict[str, torch.Tensor]:
     runner = Runner(cfg, mode, CPU)
     s, plan = runner.stage, runner.plan
     G, D = s.G, s.D
-    cond, real = runner.cond, runner.real
+    cond, real = runner.inputs()
     if dtype is torch.float64:
         G, D = copy.deepcopy(G).double(), copy.deepcopy(D).double()
         cond, real = cond.double(), real.double()
@@ -94,7 +94,7 @@ def eager_losses(root):
     return {case: _losses(_cfg(case, root), "eager") for case in CASES}
 
 
-@pytest.mark.parametrize("mode", ["amp", SLOW_FAST])
+@pytest.mark.parametrize("mode", ["amp", "auto", SLOW_FAST])
 @pytest.mark.parametrize("case", list(CASES))
 def test_losses_of_the_first_steps_track_fp32_eager(case, mode, root, eager_losses):
     got, ref = _losses(_cfg(case, root), mode), eager_losses[case]
@@ -104,7 +104,7 @@ def test_losses_of_the_first_steps_track_fp32_eager(case, mode, root, eager_loss
                 f"{case} {mode} step {step} {name} loss {x:.4f} vs eager {y:.4f}"
 
 
-@pytest.mark.parametrize("mode", ["eager", "amp", SLOW_FAST])
+@pytest.mark.parametrize("mode", ["eager", "amp", "auto", SLOW_FAST])
 @pytest.mark.parametrize("case", ["gaugan", "pix2pixhd"])
 def test_one_g_step_gradients_agree_with_fp64_eager(case, mode, root):
     cfg = _cfg(case, root)
@@ -121,7 +121,9 @@ def test_modes_resolve_per_device_and_say_why_they_differ(monkeypatch):
     assert amp.amp_dtype is torch.bfloat16 and not amp.compile and not amp.notes
     auto = speed.plan_speed("auto", CPU)
     assert auto.requested == "auto" and auto.mode in speed.MODES
-    assert auto.mode == (speed.AUTO["cpu"] if speed.native_bf16_cpu() else "eager")
+    want = speed.AUTO["cpu"] if speed.native_bf16_cpu() else ("eager", False)
+    assert (auto.mode, auto.channels_last) == want
+    assert speed.plan_speed("amp", CPU).channels_last is False  # amp alone stays contiguous
     # lower-level overrides on top of the mode
     assert speed.plan_speed("eager", CPU, amp="bf16").amp_dtype is torch.bfloat16
     assert speed.plan_speed("eager", CPU, channels_last=True).channels_last
@@ -160,9 +162,33 @@ def test_prepare_keeps_modules_and_state_dict_keys(root, monkeypatch):
     speed.prepare(stage, plan)
     speed.prepare(stage, plan)  # idempotent
     assert stage.G is G and getattr(G, "_compiled_call_impl", None) is not None
-    assert len(G._forward_hooks) == 1
+    assert len(G._forward_hooks) == 1 and len(G._forward_pre_hooks) == 1
     assert {k: list(getattr(stage, k).state_dict()) for k in "GD"} == keys
     assert all(g.get("fused") for opt in (stage.opt_g, stage.opt_d) for g in opt.param_groups)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_casting_the_condition_once_changes_no_number(case, root):
+    """amp casts G's condition to bf16 once instead of in every layer that reads it: G's
+    output is bit for bit what plain autocast gives (every reader is a conv, which casts
+    it anyway, or an exact op)."""
+    from bench.data.registry import dataset_info
+    from bench.train import ddp
+    from bench.train.networks import build_stage
+
+    cfg = _cfg(case, root)
+    torch.manual_seed(0)
+    stage = build_stage(cfg, dataset_info(cfg.data), "single", CPU, ddp.Dist(), False)
+    plain = copy.deepcopy(stage.G)
+    speed.prepare(stage, speed.plan_speed("amp", CPU))
+    cond, _ = Runner(cfg, "amp", CPU).inputs()
+    assert cond.dtype is torch.float32
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        torch.manual_seed(1)  # the same dropout masks (pix2pix)
+        want = plain(cond).float()
+        torch.manual_seed(1)
+        got = stage.G(cond)
+    assert got.dtype is torch.float32 and torch.equal(got, want)
 
 
 def test_a_run_records_its_speed_mode(root, tmp_path):
@@ -215,7 +241,8 @@ def test_whole_g_and_d_trace_as_one_graph_each(backend, root):
     cfg = tiny_config("gaugan", root, sets={"train.losses.lambda_vgg": 0.0, "data.image_size": 64,
                                             "data.batch_size": 4, "model.generator.backend": backend})
     r = Runner(cfg, "eager", CPU)
+    cond, real = r.inputs()
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        for net, args in ((r.stage.G, (r.cond,)), (r.stage.D, (r.cond, r.real))):
+        for net, args in ((r.stage.G, (cond,)), (r.stage.D, (cond, real))):
             explained = torch._dynamo.explain(net)(*args)
             assert explained.graph_break_count == 0, explained.break_reasons[:2]

@@ -41,7 +41,7 @@ from bench.atomic import atomic_write_text
 from bench.errors import BenchError
 from bench.memory import peak_memory
 
-MODES = ("eager", "amp", "fast")
+MODES = ("eager", "amp", "auto", "fast")  # auto: what train.speed auto runs on the device
 # The default cases per device: GauGAN at half width (ngf 32) with 35 (Cityscapes) and
 # 151 (ADE20K) label channels, pix2pix and pix2pixHD, each from its preset.
 GAUGAN35 = ("presets/gaugan_cityscapes.yaml", {
@@ -136,18 +136,28 @@ class Runner:
         batch = {"label": label, "instance": torch.zeros(n, 1, h, w)}
         G = ddp.plain(self.stage.G)
         colour = getattr(G, "label_input", "onehot") == "color"
-        cond = colorize(label, info.palette) if colour else semantic_input(batch, info)
-        real = torch.rand(n, 3, h, w, generator=g) * 2 - 1
-        fmt = torch.channels_last if self.plan.channels_last else torch.contiguous_format
-        self.cond, self.real = (x.to(device).contiguous(memory_format=fmt) for x in (cond, real))
+        # The condition is rebuilt every step, as the trainer does from each batch: the
+        # one-hot map's layout is the trainer's, and nothing cached on it (the resized
+        # label maps of bench.train.speed's SPADE fusions) outlives the step.
+        self.make_cond = ((lambda: colorize(label, info.palette)) if colour
+                          else (lambda: semantic_input(batch, info)))
+        self.real = (torch.rand(n, 3, h, w, generator=g) * 2 - 1).to(device)
         self.device, self.images = device, n
+
+    def inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(cond, real) as the trainer's iteration makes them (channels_last when planned)."""
+        cond, real = self.make_cond().to(self.device), self.real
+        if self.plan.channels_last:
+            cond, real = (x.contiguous(memory_format=torch.channels_last) for x in (cond, real))
+        return cond, real
 
     def step(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The trainer's iteration (bench.train.trainer._train, without data and logging)."""
         from bench.train import ddp
         from gaugan.models.encoder import reparameterize
 
-        s, plan, cond, real = self.stage, self.plan, self.cond, self.real
+        s, plan = self.stage, self.plan
+        cond, real = self.inputs()
         G, D, E = s.G, s.D, s.E
         plan.step_begin()
         ddp.plain(D).requires_grad_(False)
@@ -302,8 +312,15 @@ def _table(rows: list[dict]) -> str:
              if "x_eager" in r else "-")
         peak = f"{r['peak_mb']:.0f}" if r.get("peak_mb") is not None else "-"
         comp = f"{r['compile_s']:.0f}" if "compile_s" in r else "-"
-        notes = "; ".join(r.get("speed", {}).get("notes", []))
+        notes = "; ".join(([_resolved(r["speed"])] if r["mode"] == "auto" else [])
+                          + r.get("speed", {}).get("notes", []))
         xa = f"{r['x_amp']:.2f}" if "x_amp" in r else "-"
         lines.append(f"| {r['case']} | {r['mode']} | {r.get('images_per_s', float('nan')):.2f} | {x} | {xa} | "
                      f"{r.get('ms_per_iter', float('nan')):.0f} | {peak} | {comp} | {notes} |")
     return "\n".join(lines)
+
+
+def _resolved(speed: dict) -> str:
+    """What auto ran, e.g. 'auto = amp + channels_last'."""
+    extra = [k for k in ("channels_last", "compile", "cuda_graphs") if speed.get(k)]
+    return "auto = " + " + ".join([speed.get("mode", "?")] + extra)

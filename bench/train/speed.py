@@ -3,12 +3,14 @@
     eager   fp32, contiguous, plain eager PyTorch (the reference every other mode is
             measured and guarded against)
     amp     bf16 autocast (CPU with AVX512-BF16 / AMX, and CUDA); the outputs of G and D
-            are cast back to fp32, so every loss and its reduction runs in fp32
+            are cast back to fp32, so every loss and its reduction runs in fp32, and G's
+            condition is cast to bf16 once, not in every SPADE layer
     fast    amp + channels_last end to end + torch.compile of the whole G and D (the fused
             SPADE op, gaugan::spade_norm_mod, traces into the graph); on CUDA the
             compile mode is reduce-overhead (CUDA graphs: no per-op host overhead)
     auto    per device type, the fastest mode that passes the quality guard
-            (tests/test_train_speed.py), as measured by `bench profile train` (AUTO)
+            (tests/test_train_speed.py), as measured by `bench profile train` (AUTO):
+            on the CPU amp with channels_last, on CUDA amp
 
 Lower-level overrides, applied on top of the mode: `train.amp` (none | bf16 | fp16: the
 autocast dtype; fp16, with a gradient scaler, on CUDA only) and `train.channels_last:
@@ -31,11 +33,13 @@ log = logging.getLogger("bench.train")
 
 SPEEDS = ("eager", "amp", "fast", "auto")
 MODES = ("eager", "amp", "fast")  # what auto resolves to
-# auto, per device type. CPU: bf16 autocast measured 1.7x (64x64) and 2.9x (128x128) fp32
-# eager on the 2-core AVX512-BF16 machine (issue 11); fast adds minutes of compile per
+# auto, per device type: (mode, channels_last). CPU: bf16 autocast with channels_last,
+# measured by `bench profile train --device cpu` on the 2-core AVX512-BF16 machine
+# (issue 11): channels_last adds 15-20% where the one-hot map is large (151 labels at
+# 128x128, pix2pix at 128x128) and is even elsewhere; fast adds minutes of compile per
 # run, so it becomes auto only when `bench profile train` shows it wins net of that.
 # CUDA: amp until scripts/gpu_check.sh has measured fast (CUDA graphs) on an H100/H200.
-AUTO = {"cpu": "amp", "cuda": "amp"}
+AUTO = {"cpu": ("amp", True), "cuda": ("amp", False)}
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -77,10 +81,10 @@ def plan_speed(speed: str, device: torch.device, amp: str = "none",
         raise ValueError(f"train.speed {speed!r}: valid: {', '.join(SPEEDS)}")
     dev = device.type
     notes: list[str] = []
-    mode = AUTO.get(dev, "eager") if speed == "auto" else speed
+    mode, auto_cl = AUTO.get(dev, ("eager", False)) if speed == "auto" else (speed, False)
     if speed == "auto" and dev == "cpu" and mode != "eager" and not native_bf16_cpu():
         notes.append("train.speed 'auto': this CPU has no native bf16 (AVX512-BF16/AMX): eager")
-        mode = "eager"
+        mode, auto_cl = "eager", False
     dtype = torch.bfloat16 if mode in ("amp", "fast") else None
     if amp != "none":
         dtype = DTYPES[amp]
@@ -96,7 +100,7 @@ def plan_speed(speed: str, device: torch.device, amp: str = "none",
         notes.append(f"train.speed {mode!r}: torch.compile cannot build for {dev} here "
                      "(no C++ compiler / Triton): G and D run eagerly")
         compiled = False
-    return SpeedPlan(speed, mode, dev, dtype, channels_last or mode == "fast", compiled,
+    return SpeedPlan(speed, mode, dev, dtype, channels_last or auto_cl or mode == "fast", compiled,
                      compiled and dev == "cuda", notes)
 
 
@@ -116,16 +120,19 @@ def prepare(stage, plan: SpeedPlan) -> None:
 
     for net in (stage.G, stage.D, stage.E):
         m = ddp.plain(net)
-        if m is None or getattr(m, "_bench_speed", None) == plan.mode:
+        key = (plan.mode, plan.channels_last)
+        if m is None or getattr(m, "_bench_speed", None) == key:
             continue
         if plan.amp_dtype is not None:
             m.register_forward_hook(_outputs_to_fp32)
+            if net is stage.G:
+                m.register_forward_pre_hook(_condition_to_autocast_dtype)
         if plan.channels_last:
             m.to(memory_format=torch.channels_last)
         if plan.compile and net is not stage.E:
             # nn.Module.compile: compiled in place, so state_dict keys stay as they are
             m.compile(mode="reduce-overhead" if plan.cuda_graphs else None)
-        m._bench_speed = plan.mode
+        m._bench_speed = key
 
 
 @torch.compiler.disable
@@ -137,6 +144,28 @@ def _outputs_to_fp32(module, inputs, output):
     compiles its hooks) it became a frame of its own, guarded on the output's structure
     and the grad mode, and recompiled with each; eagerly it is a few casts."""
     return _to_fp32(output)
+
+
+@torch.compiler.disable
+def _condition_to_autocast_dtype(module, args):
+    """Forward pre-hook of G: its condition (the one-hot label map, or pix2pix's colour
+    map) cast once to the autocast dtype.
+
+    Every consumer of the condition in our generators either is an op that autocast runs
+    in the low dtype (a conv, which would cast it there itself) or an exact one (nearest
+    resize, padding, concatenation, argmax), so the numbers are the same; what goes is one
+    cast per SPADE layer (19 in a GauGAN G) of a map with one channel per class - 15-20%
+    of an amp step with 151 labels at 128x128. Outside autocast (evaluation) it does
+    nothing."""
+    if not args or not isinstance(args[0], torch.Tensor) or not args[0].is_floating_point():
+        return None
+    dev = args[0].device.type
+    if not torch.is_autocast_enabled(dev):
+        return None
+    dtype = torch.get_autocast_dtype(dev)
+    if args[0].dtype == dtype:
+        return None
+    return (args[0].to(dtype), *args[1:])
 
 
 def _to_fp32(x):
