@@ -124,6 +124,7 @@ def test_modes_resolve_per_device_and_say_why_they_differ(monkeypatch):
     want = speed.AUTO["cpu"] if speed.native_bf16_cpu() else ("eager", False)
     assert (auto.mode, auto.channels_last) == want
     assert speed.plan_speed("amp", CPU).channels_last is False  # amp alone stays contiguous
+    assert speed.plan_speed("auto", CPU, channels_last=True).channels_last  # the override
     # lower-level overrides on top of the mode
     assert speed.plan_speed("eager", CPU, amp="bf16").amp_dtype is torch.bfloat16
     assert speed.plan_speed("eager", CPU, channels_last=True).channels_last

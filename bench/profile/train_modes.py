@@ -64,6 +64,9 @@ CASES = {
              ("pix2pix-256-b16", (PIX2PIX[0], {}), 256, 16),
              ("pix2pixhd-256-b8", PIX2PIXHD, 256, 8)],
 }
+# More batch sizes (--cases): GauGAN's CPU target covers batch 2 to 8.
+EXTRA = {"cpu": [("gaugan35-64-b8", GAUGAN35, 64, 8), ("gaugan151-128-b8", GAUGAN151, 128, 8)],
+         "cuda": []}
 QUICK = [("gaugan35-64-b2", GAUGAN35, 64, 2)]  # plumbing check: one small case
 
 
@@ -86,7 +89,7 @@ def resolve_cases(target: str | None, device: torch.device, quick: bool,
     cases = []
     table = QUICK if quick else CASES[device.type]
     if only:
-        known = {c[0]: c for table_ in (*CASES.values(), QUICK) for c in table_}
+        known = {c[0]: c for table_ in (*CASES.values(), *EXTRA.values(), QUICK) for c in table_}
         bad = [n for n in only.split(",") if n not in known]
         if bad:
             raise BenchError(f"--cases: unknown {', '.join(bad)}; valid: {', '.join(known)}")

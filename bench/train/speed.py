@@ -10,7 +10,7 @@
             compile mode is reduce-overhead (CUDA graphs: no per-op host overhead)
     auto    per device type, the fastest mode that passes the quality guard
             (tests/test_train_speed.py), as measured by `bench profile train` (AUTO):
-            on the CPU amp with channels_last, on CUDA amp
+            amp, on the CPU and on CUDA
 
 Lower-level overrides, applied on top of the mode: `train.amp` (none | bf16 | fp16: the
 autocast dtype; fp16, with a gradient scaler, on CUDA only) and `train.channels_last:
@@ -33,13 +33,14 @@ log = logging.getLogger("bench.train")
 
 SPEEDS = ("eager", "amp", "fast", "auto")
 MODES = ("eager", "amp", "fast")  # what auto resolves to
-# auto, per device type: (mode, channels_last). CPU: bf16 autocast with channels_last,
-# measured by `bench profile train --device cpu` on the 2-core AVX512-BF16 machine
-# (issue 11): channels_last adds 15-20% where the one-hot map is large (151 labels at
-# 128x128, pix2pix at 128x128) and is even elsewhere; fast adds minutes of compile per
-# run, so it becomes auto only when `bench profile train` shows it wins net of that.
-# CUDA: amp until scripts/gpu_check.sh has measured fast (CUDA graphs) on an H100/H200.
-AUTO = {"cpu": ("amp", True), "cuda": ("amp", False)}
+# auto, per device type: (mode, channels_last). CPU: bf16 autocast, measured by `bench
+# profile train --device cpu` on the 2-core AVX512-BF16 machine (issue 11; reports/kernels/
+# cpu-train): 1.5-1.7x fp32 eager at 64x64, 2.2-3.1x at 128x128. channels_last on top
+# was 0.97x amp for GauGAN and pix2pixHD and 1.19x for pix2pix (there, set
+# train.channels_last); fast (compiled) was 0.86-0.99x amp for GauGAN after 2-5 minutes
+# of compile, so neither is auto here. CUDA: amp until scripts/gpu_check.sh has measured
+# fast (CUDA graphs) on an H100/H200.
+AUTO = {"cpu": ("amp", False), "cuda": ("amp", False)}
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
