@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from bench.memory import peak_memory
@@ -13,6 +15,7 @@ def test_cpu_peak_follows_the_live_tensors():
     def call():
         a = torch.ones(16 * 2**20)  # 64 MB, touched
         b = a * 2  # another 64 MB while a is live: peak 128 MB
+        time.sleep(0.1)  # both held: a 1 ms poller sees it even on a loaded machine
         return float(b[0])
 
     out = peak_memory(call, torch.device("cpu"))
