@@ -121,8 +121,8 @@ def test_modes_resolve_per_device_and_say_why_they_differ(monkeypatch):
     assert amp.amp_dtype is torch.bfloat16 and not amp.compile and not amp.notes
     auto = speed.plan_speed("auto", CPU)
     assert auto.requested == "auto" and auto.mode in speed.MODES
-    want = speed.AUTO["cpu"] if speed.native_bf16_cpu() else ("eager", False)
-    assert (auto.mode, auto.channels_last) == want
+    want = speed.AUTO["cpu"] if speed.native_bf16_cpu() else "eager"
+    assert (auto.mode, auto.channels_last) == (want, False)
     assert speed.plan_speed("amp", CPU).channels_last is False  # amp alone stays contiguous
     assert speed.plan_speed("auto", CPU, channels_last=True).channels_last  # the override
     # lower-level overrides on top of the mode

@@ -33,14 +33,14 @@ log = logging.getLogger("bench.train")
 
 SPEEDS = ("eager", "amp", "fast", "auto")
 MODES = ("eager", "amp", "fast")  # what auto resolves to
-# auto, per device type: (mode, channels_last). CPU: bf16 autocast, measured by `bench
+# auto, per device type. CPU: bf16 autocast, measured by `bench
 # profile train --device cpu` on the 2-core AVX512-BF16 machine (issue 11; reports/kernels/
 # cpu-train): 1.5-1.7x fp32 eager at 64x64, 2.2-3.1x at 128x128. channels_last on top
 # was 0.97x amp for GauGAN and pix2pixHD and 1.19x for pix2pix (there, set
 # train.channels_last); fast (compiled) was 0.86-0.99x amp for GauGAN after 2-5 minutes
 # of compile, so neither is auto here. CUDA: amp until scripts/gpu_check.sh has measured
 # fast (CUDA graphs) on an H100/H200.
-AUTO = {"cpu": ("amp", False), "cuda": ("amp", False)}
+AUTO = {"cpu": "amp", "cuda": "amp"}
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -82,10 +82,10 @@ def plan_speed(speed: str, device: torch.device, amp: str = "none",
         raise ValueError(f"train.speed {speed!r}: valid: {', '.join(SPEEDS)}")
     dev = device.type
     notes: list[str] = []
-    mode, auto_cl = AUTO.get(dev, ("eager", False)) if speed == "auto" else (speed, False)
+    mode = AUTO.get(dev, "eager") if speed == "auto" else speed
     if speed == "auto" and dev == "cpu" and mode != "eager" and not native_bf16_cpu():
         notes.append("train.speed 'auto': this CPU has no native bf16 (AVX512-BF16/AMX): eager")
-        mode, auto_cl = "eager", False
+        mode = "eager"
     dtype = torch.bfloat16 if mode in ("amp", "fast") else None
     if amp != "none":
         dtype = DTYPES[amp]
@@ -101,7 +101,7 @@ def plan_speed(speed: str, device: torch.device, amp: str = "none",
         notes.append(f"train.speed {mode!r}: torch.compile cannot build for {dev} here "
                      "(no C++ compiler / Triton): G and D run eagerly")
         compiled = False
-    return SpeedPlan(speed, mode, dev, dtype, channels_last or auto_cl or mode == "fast", compiled,
+    return SpeedPlan(speed, mode, dev, dtype, channels_last or mode == "fast", compiled,
                      compiled and dev == "cuda", notes)
 
 
