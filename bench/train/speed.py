@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gaugan.layers.spectral import autocast_spectral
+
 log = logging.getLogger("bench.train")
 
 SPEEDS = ("eager", "amp", "fast", "auto")
@@ -126,6 +128,8 @@ def prepare(stage, plan: SpeedPlan) -> None:
             continue
         if plan.amp_dtype is not None:
             m.register_forward_hook(_outputs_to_fp32)
+            if not plan.compile:  # compiled graphs fuse torch's hook themselves
+                autocast_spectral(m)
             if net is stage.G:
                 m.register_forward_pre_hook(_condition_to_autocast_dtype)
         if plan.channels_last:
