@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from bench.errors import BenchError
 from bench.metrics.weights import explain_missing_once
+from bench.train import ddp
 from bench.train.recipes import D_LOSS_SCALE, D_ON_CONCAT, GAN_SCALE_REDUCTION
 from gaugan import losses
 from gaugan.weights import WeightsMissingError
@@ -82,8 +83,10 @@ class Objective:
 
     @staticmethod
     def _on_concat(D, cond, fake, real):
-        """One D call on cat([cond|fake, cond|real]) along the batch, split back."""
-        pred = D(torch.cat([cond, cond], 0), torch.cat([fake, real], 0))
+        """One D call on cat([cond|fake, cond|real]) along the batch, split back. A D that
+        takes one label map per group of images (GauGAN's) gets cond once."""
+        shared = getattr(ddp.plain(D), "takes_shared_label", False)
+        pred = D(cond if shared else torch.cat([cond, cond], 0), torch.cat([fake, real], 0))
         return losses.divide_pred(pred, fake.shape[0])
 
 

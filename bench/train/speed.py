@@ -128,8 +128,11 @@ def prepare(stage, plan: SpeedPlan) -> None:
             continue
         if plan.amp_dtype is not None:
             m.register_forward_hook(_outputs_to_fp32)
-            if not plan.compile:  # compiled graphs fuse torch's hook themselves
+            if not plan.compile:  # compiled graphs fuse these themselves
                 autocast_spectral(m)
+                for sub in m.modules():  # GauGAN's D: the label part of conv 1 once
+                    if hasattr(sub, "share_label_conv"):
+                        sub.share_label_conv = True
             if net is stage.G:
                 m.register_forward_pre_hook(_condition_to_autocast_dtype)
         if plan.channels_last:

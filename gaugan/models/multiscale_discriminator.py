@@ -60,13 +60,37 @@ class NLayerDiscriminator(nn.Module):
         for j, layer in enumerate(layers):
             self.add_module(f"model{j}", nn.Sequential(*layer))
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x: (N, C, H, W) -> output of every group; the last is the (N, 1, h, w) prediction."""
+    def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """x: (N, C, H, W) -> output of every group; the last is the (N, 1, h, w) prediction.
+
+        With `label` (N / r, L, H, W): x holds only the image channels of r equal groups
+        that share that label map, and the first conv sees cat([label, x]) through
+        shared_label_conv."""
         feats = []
-        for module in self.children():
-            x = module(x)
+        for j, module in enumerate(self.children()):
+            if j == 0 and label is not None:
+                conv, act = module
+                x = act(shared_label_conv(conv, label, x))
+            else:
+                x = module(x)
             feats.append(x)
         return feats
+
+
+def shared_label_conv(conv: nn.Conv2d, label: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """conv(cat([label repeated r times, image], channels)) without the repeat or the cat.
+
+    label (N, L, H, W), image (r*N, 3, H, W) -> (r*N, out, h, w). The conv is linear in
+    its input channels, so it splits into the label part, computed once for the r groups
+    (fake and real share it), plus the image part. For GauGAN's D on 151 labels the label
+    part is most of the first layer, the largest conv of D; its input gradient (never
+    needed: label maps take no gradient) is no longer computed either. Same math, other
+    rounding (two sums, then one add), so speed modes only (MultiscaleDiscriminator)."""
+    nl = label.shape[1]
+    w = conv.weight  # (out, L + 3, k, k): label channels first, as in cat([label, image])
+    y = conv._conv_forward(image, w[:, nl:], conv.bias)  # (r*N, out, h, w)
+    y_label = conv._conv_forward(label, w[:, :nl], None)  # (N, out, h, w)
+    return (y.unflatten(0, (-1, y_label.shape[0])) + y_label).flatten(0, 1)
 
 
 class MultiscaleDiscriminator(nn.Module):
@@ -81,19 +105,38 @@ class MultiscaleDiscriminator(nn.Module):
     ):
         super().__init__()
         self.input_nc = input_nc  # label channels + image channels
+        # Speed modes set this (bench.train.speed.prepare): first convs via shared_label_conv.
+        self.share_label_conv = False
         for k in range(num_D):
             self.add_module(
                 f"discriminator_{k}", NLayerDiscriminator(input_nc, ndf, n_layers, norm, spectral)
             )
 
+    takes_shared_label = True  # label may be one map per group of images (objective.py)
+
     def forward(self, label: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:
-        """label: (N, semantic_nc, H, W) one-hot; image: (N, 3, H, W) in [-1, 1].
+        """label: (N, semantic_nc, H, W) one-hot; image: (N, 3, H, W) in [-1, 1], or
+        (r*N, 3, H, W): r groups of N images, each group with the same label maps (the
+        SPADE objective's one call on cat([fake, real])).
 
         Returns one list per scale (finest first) of intermediate features; the last
         entry of each list is that scale's patch prediction.
         """
-        x = torch.cat([label, image], dim=1)
-        expect_channels(x, self.input_nc, "multi-scale discriminator label+image")
+        r, rest = divmod(image.shape[0], label.shape[0])
+        if rest or r == 0:
+            raise ValueError(f"multi-scale discriminator: {image.shape[0]} images for "
+                             f"{label.shape[0]} label maps (need a multiple)")
+        expect_channels(label, self.input_nc - image.shape[1],
+                        "multi-scale discriminator label+image (its label map)")
+        if self.share_label_conv:
+            out = []
+            for k, d in enumerate(self.children()):
+                if k > 0:  # pooling is per channel: the same as pooling their cat
+                    label, image = (F.avg_pool2d(t, kernel_size=3, stride=2, padding=1,
+                                                 count_include_pad=False) for t in (label, image))
+                out.append(d(image, label))
+            return out
+        x = torch.cat([torch.cat([label] * r) if r > 1 else label, image], dim=1)
         out = []
         for k, d in enumerate(self.children()):
             if k > 0:
