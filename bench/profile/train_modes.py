@@ -197,6 +197,10 @@ def profile_case(case: Case, device: torch.device, modes: list[str], warmup: int
                  rounds: int, iters: int) -> list[dict]:
     rows = {m: {"case": case.name, "mode": m} for m in modes}
     runners = {}
+    # Each case is a run of its own: the compiled code of earlier cases must not count
+    # against dynamo's recompile limit (8 per function), which the 4 GauGAN cases' D
+    # scales reached, so the last case's fast D silently ran eagerly.
+    torch._dynamo.reset()
     for m in modes:  # build + warm up (compile) each mode
         try:
             t = time.perf_counter()
