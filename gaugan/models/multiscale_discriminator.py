@@ -93,7 +93,14 @@ def shared_label_conv(conv: nn.Conv2d, label: torch.Tensor, image: torch.Tensor)
     return (y.unflatten(0, (-1, y_label.shape[0])) + y_label).flatten(0, 1)
 
 
+def _pool(x: torch.Tensor) -> torch.Tensor:
+    """The official downsampling between scales."""
+    return F.avg_pool2d(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+
+
 class MultiscaleDiscriminator(nn.Module):
+    takes_shared_label = True  # label may be one map per group of images (objective.py)
+
     def __init__(
         self,
         input_nc: int,
@@ -112,8 +119,6 @@ class MultiscaleDiscriminator(nn.Module):
                 f"discriminator_{k}", NLayerDiscriminator(input_nc, ndf, n_layers, norm, spectral)
             )
 
-    takes_shared_label = True  # label may be one map per group of images (objective.py)
-
     def forward(self, label: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:
         """label: (N, semantic_nc, H, W) one-hot; image: (N, 3, H, W) in [-1, 1], or
         (r*N, 3, H, W): r groups of N images, each group with the same label maps (the
@@ -128,20 +133,14 @@ class MultiscaleDiscriminator(nn.Module):
                              f"{label.shape[0]} label maps (need a multiple)")
         expect_channels(label, self.input_nc - image.shape[1],
                         "multi-scale discriminator label+image (its label map)")
-        if self.share_label_conv:
-            out = []
-            for k, d in enumerate(self.children()):
-                if k > 0:  # pooling is per channel: the same as pooling their cat
-                    label, image = (F.avg_pool2d(t, kernel_size=3, stride=2, padding=1,
-                                                 count_include_pad=False) for t in (label, image))
-                out.append(d(image, label))
-            return out
-        x = torch.cat([torch.cat([label] * r) if r > 1 else label, image], dim=1)
+        if not self.share_label_conv:  # the official input: one cat, label repeated
+            image, label = torch.cat([torch.cat([label] * r) if r > 1 else label, image], 1), None
         out = []
         for k, d in enumerate(self.children()):
-            if k > 0:
-                x = F.avg_pool2d(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
-            out.append(d(x))
+            if k > 0:  # pooling is per channel: pooling the parts = pooling their cat
+                image = _pool(image)
+                label = None if label is None else _pool(label)
+            out.append(d(image, label))
         return out
 
 
