@@ -112,7 +112,7 @@ class Runner:
         from bench.train.networks import build_stage
         from bench.train.objective import Objective
         from bench.train.outputs import colorize
-        from bench.train.recipes import family
+        from bench.train.recipes import STEP_ORDER, family
         from bench.train.rng import seed_everything
         from bench.train.schedule import stage_at
         from bench.train.speed import plan_speed, prepare
@@ -130,6 +130,8 @@ class Runner:
         self.stage = build_stage(cfg, info, name, device, ddp.Dist(), self.plan.channels_last)
         prepare(self.stage, self.plan)
         self.objective = Objective(cfg, family(arch), device)
+        self.order = STEP_ORDER[family(arch)]
+        self.scaler = torch.amp.GradScaler("cuda", enabled=False)  # the trainer's (no fp16 mode)
         n, (h, w) = cfg.data.batch_size, self.stage.image_size
         g = torch.Generator().manual_seed(cfg.seed)
         coarse = torch.randint(0, info.label_channels, (n, 1, max(1, h // 8), max(1, w // 8)),
@@ -155,33 +157,14 @@ class Runner:
         return cond, real
 
     def step(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The trainer's iteration (bench.train.trainer._train, without data and logging)."""
-        from bench.train import ddp
-        from gaugan.models.encoder import reparameterize
+        """The trainer's iteration (bench.train.step.train_step, without data and logging)."""
+        from bench.train.step import train_step
 
-        s, plan = self.stage, self.plan
         cond, real = self.inputs()
-        G, D, E = s.G, s.D, s.E
-        plan.step_begin()
-        ddp.plain(D).requires_grad_(False)
-        with plan.autocast():
-            mu, logvar = E(real) if E is not None else (None, None)
-            fake = G(cond, reparameterize(mu, logvar)) if E is not None else G(cond)
-            g_losses = self.objective.generator(ddp.plain(D), cond, fake, real, mu, logvar)
-        s.opt_g.zero_grad(set_to_none=True)
-        loss_g = sum(g_losses.values())
-        loss_g.backward()
-        s.opt_g.step()
-        ddp.plain(D).requires_grad_(True)
-        with torch.no_grad(), plan.autocast():
-            fake = G(cond, reparameterize(*E(real))) if E is not None else G(cond)
-        with plan.autocast():
-            d_losses = self.objective.discriminator(D, cond, fake.detach(), real)
-        s.opt_d.zero_grad(set_to_none=True)
-        loss_d = sum(d_losses.values())
-        loss_d.backward()
-        s.opt_d.step()
-        return loss_g.detach(), loss_d.detach()
+        self.plan.step_begin()
+        g_losses, d_losses = train_step(self.stage, self.objective, cond, real, self.order,
+                                        self.plan.autocast, self.scaler)
+        return sum(g_losses.values()).detach(), sum(d_losses.values()).detach()
 
     def run(self, iters: int) -> float:
         """Seconds for `iters` iterations (synchronised)."""

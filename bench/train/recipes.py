@@ -71,6 +71,13 @@ GAN_SCALE_REDUCTION = {"gaugan": "mean", "pix2pix": "mean", "pix2pixhd": "sum"}
 # shared batch-norm statistics per step.
 D_ON_CONCAT = {"gaugan": True, "pix2pix": False, "pix2pixhd": False}
 
+# The order of each iteration's G and D steps in the family's official code
+# (bench.train.step): SPADE and OASIS update G, then D on a fresh fake from the updated G;
+# pix2pix updates D first on the iteration's one fake, then G against the updated D;
+# pix2pixHD computes all losses on one fake with the D of before the update.
+STEP_ORDER = {"gaugan": "fresh_fake", "oasis": "fresh_fake", "pix2pix": "d_first",
+              "pix2pixhd": "same_fake"}
+
 
 def family(generator_arch: str) -> str:
     return FAMILY_OF_GENERATOR.get(generator_arch, "gaugan")

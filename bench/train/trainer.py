@@ -41,12 +41,12 @@ from bench.train.objective import make_objective
 from bench.train.oasis import make_ema
 from bench.train.order import DataOrder, FlipView
 from bench.train.outputs import Progress, ScalarLog, colorize, save_sample_grid
-from bench.train.recipes import family, recipe_departures
+from bench.train.recipes import STEP_ORDER, family, recipe_departures
 from bench.train.rng import rng_state, seed_everything, set_rng_state
 from bench.train.schedule import lr_factor, set_lr, stage_at
 from bench.train.snapshots import save_snapshot, snapshot_steps
+from bench.train.step import train_step
 from gaugan.kernels import backend as spade_backend
-from gaugan.models.encoder import reparameterize
 
 log = logging.getLogger("bench.train")
 NUM_SAMPLES = 4  # validation maps in each sample grid
@@ -108,6 +108,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
     notes: list[str] = []
     info = dataset_info(cfg.data)
     fam = family(type(cfg.model.generator).arch)
+    step_order = STEP_ORDER[fam]
     coarse_to_fine = type(cfg.model.generator).arch == "pix2pixhd_local"
     check_model_pairing(cfg)
     for d in recipe_departures(cfg):
@@ -214,27 +215,9 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
             if channels_last:
                 cond, real = (x.contiguous(memory_format=torch.channels_last) for x in (cond, real))
 
-            # G step: D frozen; encoder -> z (VAE) -> fake; GAN + FM + VGG + KL (+ L1)
-            ddp.plain(D).requires_grad_(False)
-            with autocast():
-                mu, logvar = E(real) if E is not None else (None, None)
-                fake = G(cond, reparameterize(mu, logvar)) if E is not None else G(cond)
-                g_losses = objective.generator(ddp.plain(D), cond, fake, real, mu, logvar)
-            stage.opt_g.zero_grad(set_to_none=True)
-            scaler.scale(sum(g_losses.values())).backward()
-            scaler.step(stage.opt_g)
-
-            # D step: a fresh fake from the updated G (as the official SPADE code), no G graph
-            ddp.plain(D).requires_grad_(True)
-            with torch.no_grad(), autocast():
-                Gp, Ep = ddp.plain(G), ddp.plain(E)
-                fake = Gp(cond, reparameterize(*Ep(real))) if Ep is not None else Gp(cond)
-            with autocast():
-                d_losses = objective.discriminator(D, cond, fake.detach(), real)
-            stage.opt_d.zero_grad(set_to_none=True)
-            scaler.scale(sum(d_losses.values())).backward()
-            scaler.step(stage.opt_d)
-            scaler.update()
+            # one G step and one D step, in the family's official order (bench.train.step)
+            g_losses, d_losses = train_step(stage, objective, cond, real, step_order, autocast,
+                                            scaler)
             if ema is not None:
                 ema.update(ddp.plain(stage.G))
             step += 1
@@ -300,7 +283,7 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
         "device_name": torch.cuda.get_device_name(device) if on_cuda else "cpu",
         "world_size": dist.world_size, "backend": dist.backend, "amp": str(amp_dtype) if amp_dtype else "none",
         "channels_last": channels_last, "speed_mode": plan.mode, "speed": plan.record(),
-        "vgg_loss": objective.vgg_status, "family": fam,
+        "vgg_loss": objective.vgg_status, "family": fam, "step_order": step_order,
         "objective": effective_objective(t.losses.model_dump(), stage.E is not None,
                                          objective.vgg_status),
         "final_losses": {k: v for k, v in last_values.items() if k.startswith(("g_", "d_"))},
