@@ -150,3 +150,27 @@ def test_dropout_is_training_only_and_has_no_parameters():
     a = net(x)
     torch.manual_seed(1)
     assert not torch.equal(a, net(x))
+
+
+def test_progressive_crops_switch_for_the_last_steps(monkeypatch):
+    """crop for the first steps - final_steps, then final_crop (None: the whole image)."""
+    seen = []
+    real_augment = oracle.augment
+
+    def spy(image, label, out_size, gen):
+        seen.append(tuple(out_size))
+        return real_augment(image, label, out_size, gen)
+
+    monkeypatch.setattr(oracle, "augment", spy)
+    train = toy_set(size=32)
+    cpu = torch.device("cpu")
+    oracle.train_oracle(train, 3, None, 5, 4, 4, 0, cpu, log=lambda m: None, crop=16,
+                        final_steps=2)
+    assert seen == [(16, 16)] * 3 + [(32, 32)] * 2
+    seen.clear()
+    oracle.train_oracle(train, 3, None, 4, 4, 4, 0, cpu, log=lambda m: None, crop=16,
+                        final_steps=1, final_crop=24)
+    assert seen == [(16, 16)] * 3 + [(24, 24)]
+    seen.clear()
+    oracle.train_oracle(train, 3, None, 3, 4, 4, 0, cpu, log=lambda m: None, crop=16)
+    assert seen == [(16, 16)] * 3  # final_steps 0: unchanged

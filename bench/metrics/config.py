@@ -34,6 +34,10 @@ class EvalConfig(Strict):
     # size). The net is fully convolutional with coordinate channels in the whole photo's
     # frame, so e.g. 128-pixel crops of 256x256 photos train it 4x faster for 256x256 use.
     oracle_crop: int | None = Field(None, ge=16)
+    # Progressive resizing: the last oracle_final_steps steps (0: none) train on crops of
+    # oracle_final_crop (None: the whole image), after oracle_crop's cheaper steps.
+    oracle_final_steps: int = Field(0, ge=0)
+    oracle_final_crop: int | None = Field(None, ge=16)
     # Train the oracle under bf16 autocast with channels_last (about 2.5x the steps per
     # second on a CPU with AVX512-BF16, more on GPUs); weights stay fp32, scoring is fp32.
     oracle_bf16: bool = False

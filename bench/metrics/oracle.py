@@ -159,7 +159,8 @@ def predict_logits(net: nn.Module, x: torch.Tensor, tta: bool = True) -> torch.T
 # Training options added after version 3, with their defaults: a fingerprint names one
 # only when it differs from its default, so caches of the default settings stay valid.
 # (EvalConfig key oracle_<name> -> train_oracle keyword <name>.)
-EXTRAS = {"class_power": 0.5, "dropout": 0.0, "weight_decay": WEIGHT_DECAY}
+EXTRAS = {"class_power": 0.5, "dropout": 0.0, "weight_decay": WEIGHT_DECAY,
+          "final_steps": 0, "final_crop": None}
 
 
 def oracle_extras(eval_cfg) -> dict:
@@ -269,12 +270,15 @@ def augment(image: torch.Tensor, label: torch.Tensor, out_size: tuple[int, int],
 def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: int, width: int,
                  batch_size: int, seed: int, device: torch.device, log=print,
                  crop: int | None = None, bf16: bool = False, class_power: float = 0.5,
-                 dropout: float = 0.0,
-                 weight_decay: float = WEIGHT_DECAY) -> OracleUNet:
+                 dropout: float = 0.0, weight_decay: float = WEIGHT_DECAY,
+                 final_steps: int = 0, final_crop: int | None = None) -> OracleUNet:
     """AdamW with a one-cycle schedule, class-balanced cross-entropy on augmented real
     photos (don't-care ignored), deterministic for a seed on one machine.
 
-    crop: side of the square training crops (None: the data set's size). Balancing took
+    crop: side of the square training crops (None: the data set's size). The last
+    `final_steps` steps take crops of `final_crop` instead (None: the whole image):
+    progressive resizing, many cheap small-crop steps, then the test-time context at the
+    annealed learning rate (BatchNorm's statistics end on full-size inputs). Balancing took
     the synthetic 64x64 oracle (300 steps, width 16) from mIoU 0.56 to 0.88: rare classes
     are otherwise never predicted."""
     torch.manual_seed(seed)
@@ -289,7 +293,9 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
     images = torch.stack([it["image"] for it in items])  # (M, 3, H, W) in [-1, 1]
     labels = torch.stack([it["label"] for it in items]).long()  # (M, H, W)
     del items
-    out_size = tuple(images.shape[-2:]) if crop is None else (crop, crop)
+    full = tuple(images.shape[-2:])
+    out_size = full if crop is None else (crop, crop)
+    final_size = full if final_crop is None else (final_crop, final_crop)
     bs = min(batch_size, len(images))
     opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=max(steps, 1),
@@ -302,7 +308,8 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
         if len(order) < bs:  # a new epoch: a fresh permutation from the seeded generator
             order = torch.randperm(len(images), generator=gen)
         idx, order = order[:bs], order[bs:]
-        image, label, coords = augment(images[idx], labels[idx], out_size, gen)
+        size = final_size if step >= steps - final_steps else out_size
+        image, label, coords = augment(images[idx], labels[idx], size, gen)
         image, label, coords = image.to(device), label.to(device), coords.to(device)
         if bf16:
             image = image.contiguous(memory_format=torch.channels_last)
