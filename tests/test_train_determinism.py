@@ -97,3 +97,22 @@ def test_data_order_is_a_function_of_seed_and_step_and_shards_the_global_batch()
     resumed = iter(DataOrder(10, 4, 3, start_batch=5))
     assert next(resumed) == single.batch(5)
     assert DataOrder(10, 4, 4).batch(0) != single.batch(0) or DataOrder(10, 4, 4).batch(1) != single.batch(1)
+
+
+def test_resume_takes_an_eval_change_but_refuses_a_training_change(data_root, tmp_path):
+    """Training never reads the eval section, so `bench run` may re-score a half-trained run
+    with a new segmenter setting: it resumes to the same weights. A training key still refuses."""
+    from bench.errors import BenchError
+
+    cfg = tiny_config("gaugan", data_root, steps=4)
+    train_run(cfg, tmp_path / "straight")
+    train_run(cfg, tmp_path / "resumed", until=2)
+    new_eval = tiny_config("gaugan", data_root, steps=4, sets={"eval.oracle_steps": 7})
+    train_run(new_eval, tmp_path / "resumed", resume=True)
+    a, b = load_checkpoint(tmp_path / "straight"), load_checkpoint(tmp_path / "resumed")
+    for key in TRAINED_STATE:
+        assert_identical(a[key], b[key], key)
+    train_run(cfg, tmp_path / "other", until=2)
+    changed = tiny_config("gaugan", data_root, steps=4, sets={"train.lr_g": 3e-4})
+    with pytest.raises(BenchError, match="train.lr_g"):
+        train_run(changed, tmp_path / "other", resume=True)

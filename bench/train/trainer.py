@@ -307,10 +307,12 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
 
 
 def _check_same_config(cfg, saved: dict, path: Path) -> None:
-    """A resumed run must continue the same experiment: only train.steps and device may change."""
+    """A resumed run must continue the same experiment: only train.steps, device and the eval
+    section (which training never reads: `bench run` re-scores such folders) may change."""
     now, before = cfg.to_dict(), dict(saved)
     for d in (now, before):
         d.pop("device", None)
+        d.pop("eval", None)
         d.get("train", {}).pop("steps", None)
     if now != before:
         diffs = [k for k in _flat(now).keys() | _flat(before).keys()
