@@ -37,6 +37,7 @@ class EvalConfig(Strict):
     # Progressive resizing: the last oracle_final_steps steps (0: none) train on crops of
     # oracle_final_crop (None: the whole image), after oracle_crop's cheaper steps.
     oracle_final_steps: int = Field(0, ge=0)
+    # Side of the square crops of those last steps (None: the whole image).
     oracle_final_crop: int | None = Field(None, ge=16)
     # Train the oracle under bf16 autocast with channels_last (about 2.5x the steps per
     # second on a CPU with AVX512-BF16, more on GPUs); weights stay fp32, scoring is fp32.
