@@ -36,6 +36,8 @@ def add_run_files(out, vgg: dict[str, str], rates: dict[str, list[float]], load:
             if objective:
                 stats["objective"] = effective_objective(LOSSES, False, vgg[v])
                 stats["fallbacks"] = []
+                if v == "spade":  # concat: a run from before the step order was recorded
+                    stats["step_order"] = "fresh_fake"
             (rd / "train_stats.json").write_text(json.dumps(stats))
             (rd / "scalars.jsonl").write_text("".join(
                 json.dumps({"step": k + 1, "g_gan": 1.0, "images_per_s": r}) + "\n"
@@ -82,6 +84,10 @@ def test_objective_per_variant_and_the_verdict_says_it_differs(report):
                                           "off: lambda_l1 0"]
     concat = next(r for r in (ln for ln in md.splitlines() if ln.startswith("| concat | hinge")))
     assert "off: weight file vgg19-dcbb9e9d.pth missing" in concat
+    headers = next(ln for ln in md.split("## Objective")[1].splitlines() if ln.startswith("| variant"))
+    col = [h.strip() for h in headers.strip("|").split("|")].index("step order")
+    assert table_row(md, "spade")[col] == "G, then D on a fresh fake"
+    assert table_row(md, "concat")[col] == "–"  # not recorded: not guessed
     assert ("VGG19 perceptual (lambda_vgg 10 in the config) off in concat: weight file "
             "vgg19-dcbb9e9d.pth missing") in md
     verdicts = [ln for ln in md.splitlines() if ln.startswith("| concat | mIoU")]

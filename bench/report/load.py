@@ -105,6 +105,7 @@ def run_info(run_dir: Path) -> dict:
         "objective": objective,
         "fallbacks": stats.get("fallbacks", stats.get("notes", [])),
         "speed_mode": stats.get("speed_mode"),  # train.speed as run (None: not recorded)
+        "step_order": stats.get("step_order"),  # bench.train.step order (None: not recorded)
         "peak_memory_kind": stats.get("peak_memory_kind"),
         **speed_info(run_dir, stats),
         "dataset": data_cfg.get("dataset"), "root": data_cfg.get("root"),

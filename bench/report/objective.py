@@ -83,22 +83,39 @@ def speed_modes(data: ReportData, variant: str) -> str:
     return " / ".join(modes) or "–"
 
 
+# bench.train.step's orders, as a reader of the report needs them
+STEP_ORDER_TEXT = {"fresh_fake": "G, then D on a fresh fake", "d_first": "D, then G (one fake)",
+                   "same_fake": "G, then D (one fake)"}
+
+
+def step_orders(data: ReportData, variant: str) -> str:
+    """The G/D step order the variant's runs trained with (bench.train.step); '–' for runs
+    trained before it was recorded."""
+    orders = _distinct(STEP_ORDER_TEXT.get(r.get("step_order"), r.get("step_order"))
+                       for r in _runs(data, variant) if r.get("step_order"))
+    return " / ".join(orders) or "–"
+
+
 def objective_table(data: ReportData) -> Table | None:
     cells = {v: term_cells(data, v) for v in data.variants}
     if all(c is None for c in cells.values()):
         return None
-    headers = ["variant"] + [TERMS[t][0] for t in TERMS] + ["speed", "fallbacks"]
+    headers = ["variant"] + [TERMS[t][0] for t in TERMS] + ["step order", "speed", "fallbacks"]
     rows = []
     for v in data.variants:
         c = cells[v]
         row = [v] + ([c[t] for t in TERMS] if c else ["–"] * len(TERMS))
-        rows.append(row + [speed_modes(data, v), "; ".join(fallbacks(data, v)) or "none"])
+        rows.append(row + [step_orders(data, v), speed_modes(data, v),
+                           "; ".join(fallbacks(data, v)) or "none"])
     notes = [f"**{x}**" for x in lost_terms(data)]
     if any(r.get("objective", {}).get("derived") for v in data.variants for r in _runs(data, v)):
         notes.append("Runs trained before the objective was recorded: derived from their "
                      "config.yaml (train.losses) and the VGG status in train_stats.json.")
     caption = ("The loss terms each variant's runs trained with: the weight, or off and why "
                "(the GAN column gives its loss; a weight of 0 or no encoder turns a term off). "
+               "Step order: each iteration's G and D steps in the family's official order "
+               "(SPADE: G, then D on a new fake from the updated G; pix2pix: D first, then G "
+               "through the same fake; pix2pixHD: every loss from one fake). "
                "Speed: the train.speed mode the runs ran (eager fp32, amp bf16 autocast, fast "
                "compiled; the model and losses are the same). "
                "Fallbacks: what ran differently from the config (e.g. sync-BN as batch norm, "
