@@ -174,3 +174,32 @@ def test_progressive_crops_switch_for_the_last_steps(monkeypatch):
     seen.clear()
     oracle.train_oracle(train, 3, None, 3, 4, 4, 0, cpu, log=lambda m: None, crop=16)
     assert seen == [(16, 16)] * 3  # final_steps 0: unchanged
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_oracle_bf16_only_where_bf16_is_native(tmp_path, monkeypatch, capsys, native):
+    """eval.oracle_bf16 asks for bf16 autocast; on a CPU without AVX512-BF16/AMX bf16 is
+    emulated (about 10x slower than fp32 there), so the oracle trains in fp32 under the
+    fp32 fingerprint, and says so once."""
+    from bench.data.registry import dataset_info
+
+    monkeypatch.setattr(oracle, "bf16_is_fast", lambda dev: native)
+    monkeypatch.setattr(oracle, "_SAID", set())
+    seen = {}
+    real = oracle.train_oracle
+
+    def spy(*args, **kwargs):
+        seen["bf16"] = kwargs["bf16"]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(oracle, "train_oracle", spy)
+    cfg = run_cfg(tmp_path, oracle_bf16=True)
+    info = dataset_info(cfg.data)
+    _, path, meta = oracle.load_or_train_oracle(cfg.data, info, (32, 32), cfg.eval,
+                                                torch.device("cpu"))
+    assert seen["bf16"] is native and meta["bf16"] is native
+    fp32_path = oracle.oracle_path(cfg.data, (32, 32), cfg.eval.seed, 2, 4, 4)
+    assert (path == fp32_path) is (not native)
+    # a second oracle in the same process: the note is not repeated
+    oracle.load_or_train_oracle(cfg.data, info, (32, 32), cfg.eval, torch.device("cpu"))
+    assert capsys.readouterr().err.count("no native bf16") == (0 if native else 1)

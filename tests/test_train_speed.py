@@ -247,3 +247,19 @@ def test_whole_g_and_d_trace_as_one_graph_each(backend, root):
         for net, args in ((r.stage.G, (cond,)), (r.stage.D, (cond, real))):
             explained = torch._dynamo.explain(net)(*args)
             assert explained.graph_break_count == 0, explained.break_reasons[:2]
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_is_eager_and_asked_amp_warns_without_native_bf16(monkeypatch, caplog, native):
+    """Emulated bf16 (a CPU without AVX512-BF16/AMX) is slower than fp32: auto runs eager
+    there, and amp asked by name runs as asked with a warning that says so."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(speed, "native_bf16_cpu", lambda: native)
+    auto = speed.plan_speed("auto", CPU)
+    assert auto.mode == ("amp" if native else "eager")
+    assert any("no native bf16" in n for n in auto.notes) is (not native)
+    with caplog.at_level("WARNING", logger="bench.train"):
+        plan = speed.plan_of(SimpleNamespace(speed="amp", amp="none", channels_last=False), CPU)
+    assert plan.amp_dtype is torch.bfloat16
+    assert ("emulated" in caplog.text) is (not native)

@@ -41,6 +41,8 @@ class EvalConfig(Strict):
     oracle_final_crop: int | None = Field(None, ge=16)
     # Train the oracle under bf16 autocast with channels_last (about 2.5x the steps per
     # second on a CPU with AVX512-BF16, more on GPUs); weights stay fp32, scoring is fp32.
+    # Where bf16 is not native (an AVX2-only CPU) it trains in fp32: emulated bf16 is ~10x
+    # slower than fp32 there.
     oracle_bf16: bool = False
     # Test-time augmentation: average the oracle's logits on the image and its mirror.
     oracle_tta: bool = True

@@ -40,6 +40,7 @@ from torch import nn
 from bench.atomic import atomic_write
 from bench.metrics.paths import cache_dir
 from bench.train.outputs import ProgressLines
+from bench.train.speed import bf16_is_fast
 
 ORACLE_VERSION = 3  # bump when the network or its training changes: old caches are not reused
 LR = 4e-3  # one-cycle peak
@@ -326,12 +327,29 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
     return net.eval()
 
 
+_SAID: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    """A note on stderr once per process (every run of an experiment builds the oracle)."""
+    if message not in _SAID:
+        _SAID.add(message)
+        print(f"note: {message}", file=sys.stderr)
+
+
 def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device: torch.device
                          ) -> tuple[OracleUNet, Path, dict]:
     """The cached oracle for this fingerprint, training it first if needed (one process at a time)."""
     from bench.data.registry import build_dataset
 
     crop, bf16, extras = eval_cfg.oracle_crop, eval_cfg.oracle_bf16, oracle_extras(eval_cfg)
+    if bf16 and not bf16_is_fast(device.type):
+        # Emulated bf16 is ~10x slower than fp32 (bench.train.speed.bf16_is_fast): fp32 here,
+        # under its own fingerprint, so a bf16-trained cache file is never taken for it.
+        bf16 = False
+        _say_once(f"eval.oracle_bf16: no native bf16 on this {device.type} (AVX512-BF16/AMX "
+                  "or a CUDA GPU): the oracle trains in fp32, its own cache entry (emulated "
+                  "bf16 runs about 10x slower than fp32)")
     args = (data_cfg, size, eval_cfg.seed, eval_cfg.oracle_steps, eval_cfg.oracle_width,
             eval_cfg.oracle_batch_size, crop, bf16)
     path = oracle_path(*args, **extras)
