@@ -37,7 +37,9 @@ SPEEDS = ("eager", "amp", "fast", "auto")
 MODES = ("eager", "amp", "fast")  # what auto resolves to
 # auto, per device type. CPU: bf16 autocast, measured by `bench
 # profile train --device cpu` on the 2-core AVX512-BF16 machine (issue 11; reports/kernels/
-# cpu-train): 1.5-1.7x fp32 eager at 64x64, 2.2-3.1x at 128x128. channels_last on top
+# cpu-train/after-spectral-and-shared-label): 1.8-2.3x fp32 eager at 64x64, 2.5-4.5x at
+# 128x128; on a CPU without native bf16 it is 0.04-0.10x (reports/kernels/cpu-train/
+# amd-avx2), so there auto runs eager (plan_speed). channels_last on top
 # was 0.97x amp for GauGAN and pix2pixHD and 1.19x for pix2pix (there, set
 # train.channels_last); fast (compiled) was 0.86-0.99x amp for GauGAN after 2-5 minutes
 # of compile, so neither is auto here. CUDA: amp until scripts/gpu_check.sh has measured
