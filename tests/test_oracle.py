@@ -184,7 +184,7 @@ def test_oracle_bf16_only_where_bf16_is_native(tmp_path, monkeypatch, capsys, na
     from bench.data.registry import dataset_info
 
     monkeypatch.setattr(oracle, "bf16_is_fast", lambda dev: native)
-    monkeypatch.setattr(oracle, "_SAID", set())
+    oracle._say_once.cache_clear()
     seen = {}
     real = oracle.train_oracle
 

@@ -26,6 +26,7 @@ Test-time horizontal flips (average of the two logits) are in `predict_logits`.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import math
@@ -327,14 +328,10 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
     return net.eval()
 
 
-_SAID: set[str] = set()
-
-
+@functools.lru_cache(maxsize=None)
 def _say_once(message: str) -> None:
     """A note on stderr once per process (every run of an experiment builds the oracle)."""
-    if message not in _SAID:
-        _SAID.add(message)
-        print(f"note: {message}", file=sys.stderr)
+    print(f"note: {message}", file=sys.stderr)
 
 
 def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device: torch.device

@@ -87,8 +87,9 @@ def plan_speed(speed: str, device: torch.device, amp: str = "none",
     dev = device.type
     notes: list[str] = []
     mode = AUTO.get(dev, "eager") if speed == "auto" else speed
-    if speed == "auto" and dev == "cpu" and mode != "eager" and not native_bf16_cpu():
-        notes.append("train.speed 'auto': this CPU has no native bf16 (AVX512-BF16/AMX): eager")
+    if speed == "auto" and mode != "eager" and not bf16_is_fast(dev):
+        notes.append(f"train.speed 'auto': this {dev.upper()} has no native bf16 "
+                     "(AVX512-BF16/AMX): eager")
         mode = "eager"
     dtype = torch.bfloat16 if mode in ("amp", "fast") else None
     if amp != "none":
