@@ -234,3 +234,39 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path, fakes):
         with pytest.raises(BenchError, match="another `bench run` is using this folder"):
             run_experiment(experiment(tmp_path), profile="smoke", out=out)
     assert fakes.calls == []
+
+
+def test_plan_says_whether_the_oracle_is_cached(tmp_path, fakes, capsys, monkeypatch):
+    """The plan names the oracle segmenter its evaluations need, and whether it must be
+    trained first (a one-off cost outside the estimate); the file it names is the one the
+    evaluation then trains and reads."""
+    import torch
+
+    from bench.data.registry import dataset_info
+    from bench.experiment.resolve import resolve_plan
+    from bench.experiment.schema import load_experiment
+    from bench.metrics.oracle import load_or_train_oracle
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    exp = experiment(tmp_path)
+    sets = ["eval.oracle_steps=2", "eval.oracle_width=4", "eval.oracle_batch_size=2",
+            "data.image_size=32"]
+    run_experiment(exp, profile="smoke", out=tmp_path / "out", sets=sets, dry_run=True)
+    text = capsys.readouterr().out
+    assert text.count("oracle segmenter:") == 1  # both variants share one oracle
+    assert "oracle segmenter: not cached; trains once before the first evaluation (2 steps, " \
+           "width 4, 32x32, fp32 on cpu)" in text
+    planned = Path(text.split("then cached at ")[1].split()[0])
+    assert not planned.exists()
+
+    cfg = resolve_plan(load_experiment(exp), "smoke", tmp_path / "out", sets=sets)[0].cfg
+    _, path, _ = load_or_train_oracle(cfg.data, dataset_info(cfg.data), (32, 32), cfg.eval,
+                                      torch.device("cpu"))
+    assert path == planned and path.is_file()
+    run_experiment(exp, profile="smoke", out=tmp_path / "out", sets=sets, dry_run=True)
+    assert f"oracle segmenter: cached ({planned})" in capsys.readouterr().out
+
+    # No oracle metric (and a pretrained segmenter for mIoU): no oracle line.
+    run_experiment(exp, profile="smoke", out=tmp_path / "out", dry_run=True,
+                   sets=[*sets, 'eval.metrics=["fid","miou"]', "eval.segmenter=pretrained"])
+    assert "oracle segmenter" not in capsys.readouterr().out

@@ -334,12 +334,11 @@ def _say_once(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device: torch.device
-                         ) -> tuple[OracleUNet, Path, dict]:
-    """The cached oracle for this fingerprint, training it first if needed (one process at a time)."""
-    from bench.data.registry import build_dataset
-
-    crop, bf16, extras = eval_cfg.oracle_crop, eval_cfg.oracle_bf16, oracle_extras(eval_cfg)
+def oracle_cache_file(data_cfg, size: tuple[int, int], eval_cfg, device: torch.device
+                      ) -> tuple[Path, bool]:
+    """(cache file, whether it trains under bf16 autocast) of the oracle these settings give
+    on `device`; the file may not exist yet."""
+    bf16 = eval_cfg.oracle_bf16
     if bf16 and not bf16_is_fast(device.type):
         # Emulated bf16 is ~10x slower than fp32 (bench.train.speed.bf16_is_fast): fp32 here,
         # under its own fingerprint, so a bf16-trained cache file is never taken for it.
@@ -347,9 +346,21 @@ def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device
         _say_once(f"eval.oracle_bf16: no native bf16 on this {device.type} (AVX512-BF16/AMX "
                   "or a CUDA GPU): the oracle trains in fp32, its own cache entry (emulated "
                   "bf16 runs about 10x slower than fp32)")
+    path = oracle_path(data_cfg, size, eval_cfg.seed, eval_cfg.oracle_steps,
+                       eval_cfg.oracle_width, eval_cfg.oracle_batch_size, eval_cfg.oracle_crop,
+                       bf16, **oracle_extras(eval_cfg))
+    return path, bf16
+
+
+def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device: torch.device
+                         ) -> tuple[OracleUNet, Path, dict]:
+    """The cached oracle for this fingerprint, training it first if needed (one process at a time)."""
+    from bench.data.registry import build_dataset
+
+    path, bf16 = oracle_cache_file(data_cfg, size, eval_cfg, device)
+    crop, extras = eval_cfg.oracle_crop, oracle_extras(eval_cfg)
     args = (data_cfg, size, eval_cfg.seed, eval_cfg.oracle_steps, eval_cfg.oracle_width,
             eval_cfg.oracle_batch_size, crop, bf16)
-    path = oracle_path(*args, **extras)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second run waits, then reads the cached file
         if not path.is_file():
