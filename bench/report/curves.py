@@ -3,7 +3,8 @@ seeds) with its 95% CI band, from the "curve" of each run's metrics.json.
 
 A reader sees whether a ranking holds along training or only at the end of a short
 budget. Points are matched across seeds by step (every seed of a variant snapshots at
-the same steps); a band needs at least two seeds at that step.
+the same steps); a band needs at least two seeds at that step, and is clipped to the
+values the metric can take (RANGE).
 """
 
 from __future__ import annotations
@@ -18,6 +19,24 @@ from bench.report.load import ReportData
 from bench.report.plots import _save, plt, variant_color
 from bench.report.stats import mean_ci
 from bench.report.tables import label, unit
+
+
+# Values a metric can take, where bounded: a t band over 3 seeds is wide and would draw
+# e.g. a negative Frechet distance. KID's unbiased estimate can be negative: not clipped.
+RANGE = {"miou": (0.0, 1.0), "pixel_acc": (0.0, 1.0), "fid": (0.0, None),
+         "fd_oracle": (0.0, None), "lpips": (0.0, None), "lpips_diversity": (0.0, None)}
+
+
+def band(metric: str, values: list[float]) -> tuple[float, float, float]:
+    """(mean, lo, hi) of one point: the 95% t interval over seeds clipped to the metric's
+    range (lo = hi = mean with one seed)."""
+    s = mean_ci(values)
+    if s.half is None:
+        return s.mean, s.mean, s.mean
+    floor, ceil = RANGE.get(metric, (None, None))
+    lo = s.lo if floor is None else max(s.lo, floor)
+    hi = s.hi if ceil is None else min(s.hi, ceil)
+    return s.mean, lo, hi
 
 
 def read_curve(run_dir: Path) -> list[dict]:
@@ -63,11 +82,8 @@ def metric_curves(data: ReportData, path: Path) -> Path | None:
                 continue
             steps = sorted(points)
             x = np.array([points[s]["images"] for s in steps], dtype=float)
-            sums = [mean_ci(points[s]["values"]) for s in steps]
-            mean = np.array([s.mean for s in sums])
+            mean, lo, hi = np.array([band(m, points[s]["values"]) for s in steps]).T
             line, = ax.plot(x, mean, "o-", ms=3, lw=1.3, label=v, color=variant_color(data, v))
-            lo = np.array([s.lo if s.half is not None else s.mean for s in sums])
-            hi = np.array([s.hi if s.half is not None else s.mean for s in sums])
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.18, lw=0)
             if epochs_per_image is None and points[steps[-1]]["images"]:
                 epochs_per_image = points[steps[-1]]["epochs"] / points[steps[-1]]["images"]
@@ -86,7 +102,7 @@ def metric_curves(data: ReportData, path: Path) -> Path | None:
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Metrics along training: mean over seeds, band = 95% CI (t over seeds)",
-                 fontsize=9)
+    fig.suptitle("Metrics along training: mean over seeds, band = 95% CI (t over seeds; "
+                 "clipped to the metric's range)", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
