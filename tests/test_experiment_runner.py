@@ -239,28 +239,31 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path, fakes):
 def test_plan_says_whether_the_oracle_is_cached(tmp_path, fakes, capsys, monkeypatch):
     """The plan names the oracle segmenter its evaluations need, and whether it must be
     trained first (a one-off cost outside the estimate); the file it names is the one the
-    evaluation then trains and reads."""
+    evaluation then trains and reads, at the size of the photos it scores (non-square
+    here). A dry run writes nothing, not even the cache folder."""
     import torch
 
-    from bench.data.registry import dataset_info
+    from bench.data.registry import build_dataset, dataset_info
     from bench.experiment.resolve import resolve_plan
     from bench.experiment.schema import load_experiment
     from bench.metrics.oracle import load_or_train_oracle
 
-    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BENCH_CACHE", str(cache))
     exp = experiment(tmp_path)
     sets = ["eval.oracle_steps=2", "eval.oracle_width=4", "eval.oracle_batch_size=2",
-            "data.image_size=32"]
+            "data.image_size=32", "data.aspect_ratio=2"]
     run_experiment(exp, profile="smoke", out=tmp_path / "out", sets=sets, dry_run=True)
     text = capsys.readouterr().out
     assert text.count("oracle segmenter:") == 1  # both variants share one oracle
     assert "oracle segmenter: not cached; trains once before the first evaluation (2 steps, " \
-           "width 4, 32x32, fp32 on cpu)" in text
+           "width 4, 32x64, fp32 on cpu)" in text
     planned = Path(text.split("then cached at ")[1].split()[0])
-    assert not planned.exists()
+    assert not cache.exists()
 
     cfg = resolve_plan(load_experiment(exp), "smoke", tmp_path / "out", sets=sets)[0].cfg
-    _, path, _ = load_or_train_oracle(cfg.data, dataset_info(cfg.data), (32, 32), cfg.eval,
+    size = tuple(build_dataset(cfg.data, "val")[0]["image"].shape[-2:])  # what eval scores
+    _, path, _ = load_or_train_oracle(cfg.data, dataset_info(cfg.data), size, cfg.eval,
                                       torch.device("cpu"))
     assert path == planned and path.is_file()
     run_experiment(exp, profile="smoke", out=tmp_path / "out", sets=sets, dry_run=True)

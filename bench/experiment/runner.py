@@ -74,38 +74,45 @@ ORACLE_METRICS = {"fd_oracle", "kid_oracle"}
 SEGMENTATION_METRICS = {"miou", "pixel_acc"}
 
 
-def oracle_lines(plan: list[PlannedRun]) -> list[str]:
+def oracle_lines(plan: list[PlannedRun], remote: bool = False) -> list[str]:
     """One line per oracle segmenter the plan's evaluations need: cached, or trained once
     before the first evaluation. Training it is a one-off cost the per-run estimate leaves
-    out (the facades cpu oracle: 14 min with native bf16, 55 min in fp32 on an AVX2 CPU)."""
-    from bench.data.registry import build_dataset
+    out (the facades cpu oracle: 14 min with native bf16, 55 min in fp32 on an AVX2 CPU).
+    Reads no data and writes nothing (a dry run prints it too). remote: the runs go to other
+    hosts (submitit), whose device and cache this host cannot see."""
+    from bench.data.transforms import target_size
     from bench.metrics.evaluate import resolve_device
     from bench.metrics.oracle import oracle_cache_file
 
     lines, seen = [], set()
     for pr in plan:
-        ev = pr.cfg.eval
+        ev, data = pr.cfg.eval, pr.cfg.data
         needs = ORACLE_METRICS | (SEGMENTATION_METRICS if ev.segmenter == "oracle" else set())
-        if not needs & set(ev.metrics):
+        key = (data.model_dump_json(), ev.model_dump_json(), pr.cfg.device)
+        if not needs & set(ev.metrics) or key in seen:
             continue
-        try:  # the size it is trained for: that of the val photos the runs are scored on
-            size = tuple(build_dataset(pr.cfg.data, "val")[0]["image"].shape[-2:])
+        seen.add(key)
+        # Every split is resized to this (H, W) (bench.data.pairs, bench.data.synthetic):
+        # the size of the generated images evaluation scores, the oracle's size.
+        size = target_size(data.image_size, data.aspect_ratio)
+        steps = f"{ev.oracle_steps} steps, width {ev.oracle_width}, {size[0]}x{size[1]}"
+        if remote:
+            lines.append(f"oracle segmenter ({steps}): trained on the first node that "
+                         "evaluates unless its cache has it; a one-off time not in the estimate")
+            continue
+        try:
             device = resolve_device(None, pr.cfg.device)
-            path, bf16 = oracle_cache_file(pr.cfg.data, size, ev, device)
-        except (BenchError, OSError, IndexError, KeyError):
-            continue  # evaluation reports its own error; the plan stays printable
-        if path in seen:
-            continue
-        seen.add(path)
+        except BenchError:
+            continue  # the run itself reports it
+        path, bf16 = oracle_cache_file(data, size, ev, device, create=False)
         if path.is_file():
             lines.append(f"oracle segmenter: cached ({path})")
         else:
             how = "bf16 autocast" if bf16 else "fp32"
             lines.append(f"oracle segmenter: not cached; trains once before the first "
-                         f"evaluation ({ev.oracle_steps} steps, width {ev.oracle_width}, "
-                         f"{size[0]}x{size[1]}, {how} on {device.type}), a one-off time not "
+                         f"evaluation ({steps}, {how} on {device.type}), a one-off time not "
                          f"in the estimate; then cached at {path}")
-    return lines
+    return list(dict.fromkeys(lines))  # variants that differ outside data/eval share one
 
 
 def _fmt_time(s: float) -> str:
@@ -124,7 +131,7 @@ def print_plan(exp: Experiment, profile: str, out: Path, plan: list[PlannedRun],
     eta = f", estimated {_fmt_time(est * len(trains))}" if est is not None and trains else ""
     print(f"{len(plan)} runs: {len(plan) - len(todo)} complete, {len(todo)} to do{eta}")
     if todo:
-        for line in oracle_lines(todo):
+        for line in oracle_lines(todo, remote=launcher.startswith("submitit")):
             print(line)
     if any(states[pr.run_dir] is RunState.REEVAL for pr in plan):
         print("re-eval: only the eval settings changed; training is kept and those runs are "

@@ -186,9 +186,9 @@ def oracle_fingerprint(data_cfg, size: tuple[int, int], seed: int, steps: int, w
 
 
 def oracle_path(data_cfg, size, seed, steps, width, batch_size, crop=None, bf16=False,
-                **extras) -> Path:
+                create: bool = True, **extras) -> Path:
     fp = oracle_fingerprint(data_cfg, size, seed, steps, width, batch_size, crop, bf16, **extras)
-    return cache_dir("oracle") / f"{data_cfg.dataset}-{size[0]}x{size[1]}-{fp}.pt"
+    return cache_dir("oracle", create=create) / f"{data_cfg.dataset}-{size[0]}x{size[1]}-{fp}.pt"
 
 
 def class_weights(train_set, num_classes: int, ignore_index: int | None, max_items: int = 256,
@@ -334,10 +334,10 @@ def _say_once(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def oracle_cache_file(data_cfg, size: tuple[int, int], eval_cfg, device: torch.device
-                      ) -> tuple[Path, bool]:
+def oracle_cache_file(data_cfg, size: tuple[int, int], eval_cfg, device: torch.device,
+                      create: bool = True) -> tuple[Path, bool]:
     """(cache file, whether it trains under bf16 autocast) of the oracle these settings give
-    on `device`; the file may not exist yet."""
+    on `device`; the file may not exist yet (create=False: its folder neither)."""
     bf16 = eval_cfg.oracle_bf16
     if bf16 and not bf16_is_fast(device.type):
         # Emulated bf16 is ~10x slower than fp32 (bench.train.speed.bf16_is_fast): fp32 here,
@@ -348,7 +348,7 @@ def oracle_cache_file(data_cfg, size: tuple[int, int], eval_cfg, device: torch.d
                   "bf16 runs about 10x slower than fp32)")
     path = oracle_path(data_cfg, size, eval_cfg.seed, eval_cfg.oracle_steps,
                        eval_cfg.oracle_width, eval_cfg.oracle_batch_size, eval_cfg.oracle_crop,
-                       bf16, **oracle_extras(eval_cfg))
+                       bf16, create=create, **oracle_extras(eval_cfg))
     return path, bf16
 
 

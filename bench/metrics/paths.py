@@ -22,8 +22,10 @@ def hub_checkpoints_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def cache_dir(*parts: str) -> Path:
+def cache_dir(*parts: str, create: bool = True) -> Path:
+    """$BENCH_CACHE/parts (made unless create=False: a dry run writes nothing)."""
     root = Path(os.environ.get("BENCH_CACHE", REPO_ROOT / ".cache" / "bench")).expanduser()
     path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path

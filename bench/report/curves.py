@@ -34,8 +34,9 @@ def band(metric: str, values: list[float]) -> tuple[float, float, float]:
     if s.half is None:
         return s.mean, s.mean, s.mean
     floor, ceil = RANGE.get(metric, (None, None))
-    lo = s.lo if floor is None else max(s.lo, floor)
-    hi = s.hi if ceil is None else min(s.hi, ceil)
+    # min/max with the mean: a value rounded just past a bound keeps a band around it
+    lo = s.lo if floor is None else max(s.lo, min(floor, s.mean))
+    hi = s.hi if ceil is None else min(s.hi, max(ceil, s.mean))
     return s.mean, lo, hi
 
 
