@@ -97,6 +97,23 @@ SCALAR_LABELS = {
 }
 
 
+def label_offsets(pts: list[tuple[float, float]], log_x: bool = False,
+                  near: float = 0.08) -> list[tuple[int, int]]:
+    """Text offsets (points) for the point labels of a scatter: above right, or below right
+    when a point already labelled above lies within `near` of the axes' span in x and y
+    (two variants of about the same cost and score would print over each other)."""
+    xs = [math.log(p[0]) if log_x and p[0] > 0 else p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    span_x = (max(xs) - min(xs)) or 1.0
+    span_y = (max(ys) - min(ys)) or 1.0
+    out: list[tuple[int, int]] = []
+    for i in range(len(pts)):
+        crowded = any(out[j] == (6, 4) and abs(xs[i] - xs[j]) / span_x < near
+                      and abs(ys[i] - ys[j]) / span_y < near for j in range(i))
+        out.append((6, -10) if crowded else (6, 4))
+    return out
+
+
 def pareto_plot(data: ReportData, path: Path) -> Path | None:
     metric = data.options.get("primary_metric", "miou")
     cost = data.options.get("cost", "flops_G")
@@ -115,13 +132,15 @@ def pareto_plot(data: ReportData, path: Path) -> Path | None:
     hib = HIGHER_IS_BETTER.get(metric, True)
     front = set(pareto_front(pts, hib))
     fig, ax = plt.subplots(figsize=(5.5, 4))
+    log_x = min(p[0] for p in pts) > 0 and max(p[0] for p in pts) / min(p[0] for p in pts) > 20
+    offsets = label_offsets(pts, log_x)
     for i, ((c, q), n, e) in enumerate(zip(pts, names, errs)):
         ax.errorbar([c], [q], yerr=[e], fmt="o", capsize=4,
                     color="#c0392b" if i in front else "#7f8c8d")
-        ax.annotate(n, (c, q), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        ax.annotate(n, (c, q), textcoords="offset points", xytext=offsets[i], fontsize=8)
     fr = sorted(pts[i] for i in front)
     ax.plot([p[0] for p in fr], [p[1] for p in fr], "--", color="#c0392b", lw=1)
-    if min(p[0] for p in pts) > 0 and max(p[0] for p in pts) / min(p[0] for p in pts) > 20:
+    if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(COST_AXES.get(cost, (cost, 1.0))[0])
     ax.set_ylabel(label(metric))
