@@ -93,6 +93,8 @@ def test_main_table_mean_ci_best_and_reference(report):
     assert table_row(md, "real photos (segmenter ceiling)")[2] == "0.81"
     assert "mIoU ↑ (real photos 0.81)" in md  # the ceiling beside every mIoU
     assert "mIoU ↑" in md and "FD (oracle features) ↓" in md and "FID ↓" in md
+    # oracle-feature distances are said to be comparable within the report only
+    assert "FD (oracle features): distances in this oracle segmenter's own feature space" in md
 
 
 def test_comparison_is_paired_over_seeds(report):

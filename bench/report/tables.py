@@ -125,6 +125,13 @@ def main_table(data: ReportData) -> Table:
              if m in data.reasons and all(cols[m][v] is None for v in data.variants)]
     notes += [f"{LABELS.get(m, m)}: produced by {data.produced_by[m]}" for m in data.metrics
               if m in data.produced_by]
+    # The oracle's bottleneck features are unnormalised and its own: their FD / KID scale
+    # with it (on synthetic data KID reads 10-40, on facades 0.01-0.02).
+    oracle_fd = [LABELS.get(m, m) for m in ("fd_oracle", "kid_oracle") if m in data.metrics]
+    if oracle_fd:
+        notes.append(f"{' and '.join(oracle_fd)}: distances in this oracle segmenter's own "
+                     "feature space, comparable between the variants of this report, not "
+                     "with other data sets, oracle settings or the Inception-based FID/KID.")
     weak = too_weak(data, "miou")
     if weak:
         notes.insert(0, f"**{weak}**: mIoU and pixel accuracy differences below are not evidence.")
