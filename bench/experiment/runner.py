@@ -69,11 +69,6 @@ def check_models(plan: list[PlannedRun], exp: Experiment) -> None:
             raise BenchError(f"{where}: model: {e}") from None
 
 
-# Metrics scored with the trained oracle segmenter (bench.metrics.oracle).
-ORACLE_METRICS = {"fd_oracle", "kid_oracle"}
-SEGMENTATION_METRICS = {"miou", "pixel_acc"}
-
-
 def oracle_lines(plan: list[PlannedRun], remote: bool = False) -> list[str]:
     """One line per oracle segmenter the plan's evaluations need: cached, or trained once
     before the first evaluation. Training it is a one-off cost the per-run estimate leaves
@@ -83,15 +78,13 @@ def oracle_lines(plan: list[PlannedRun], remote: bool = False) -> list[str]:
     from bench.data.transforms import target_size
     from bench.metrics.evaluate import resolve_device
     from bench.metrics.oracle import oracle_cache_file
+    from bench.metrics.registry import needs_oracle
 
-    lines, seen = [], set()
+    lines = []
     for pr in plan:
         ev, data = pr.cfg.eval, pr.cfg.data
-        needs = ORACLE_METRICS | (SEGMENTATION_METRICS if ev.segmenter == "oracle" else set())
-        key = (data.model_dump_json(), ev.model_dump_json(), pr.cfg.device)
-        if not needs & set(ev.metrics) or key in seen:
+        if not needs_oracle(ev):
             continue
-        seen.add(key)
         # Every split is resized to this (H, W) (bench.data.pairs, bench.data.synthetic):
         # the size of the generated images evaluation scores, the oracle's size.
         size = target_size(data.image_size, data.aspect_ratio)
@@ -112,7 +105,7 @@ def oracle_lines(plan: list[PlannedRun], remote: bool = False) -> list[str]:
             lines.append(f"oracle segmenter: not cached; trains once before the first "
                          f"evaluation ({steps}, {how} on {device.type}), a one-off time not "
                          f"in the estimate; then cached at {path}")
-    return list(dict.fromkeys(lines))  # variants that differ outside data/eval share one
+    return list(dict.fromkeys(lines))  # one line per oracle: the runs share it
 
 
 def _fmt_time(s: float) -> str:

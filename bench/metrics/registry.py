@@ -221,6 +221,15 @@ METRICS: dict[str, Callable[[EvalContext], dict]] = {
 }
 
 
+def needs_oracle(eval_cfg) -> bool:
+    """Whether these metrics use the trained oracle segmenter: its features, or its
+    predictions when it is the segmenter."""
+    users = {oracle_feature_metrics}
+    if eval_cfg.segmenter == "oracle":
+        users.add(segmentation_metrics)
+    return any(METRICS.get(m) in users for m in eval_cfg.metrics)
+
+
 def check_metric_ids(ids: list[str], source: str) -> None:
     unknown = [i for i in ids if i not in METRICS]
     if unknown:
