@@ -119,6 +119,21 @@ def test_runs_everything_then_a_rerun_changes_nothing(tmp_path, fakes):
     assert files(out) == before  # not a byte, not an mtime
 
 
+def test_snapshot_names_the_yaml_relative_to_the_working_folder(tmp_path, fakes, monkeypatch):
+    """experiment.json is committed with reports: a YAML below the working folder is named
+    relative to it (no author's home folder in the repository), any other absolutely."""
+    exp = experiment(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    run_experiment(exp, profile="smoke", out=tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "experiment.json").read_text())["source"] == "fake.yaml"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    run_experiment(exp, profile="smoke", out=tmp_path / "out2")
+    source = json.loads((tmp_path / "out2" / "experiment.json").read_text())["source"]
+    assert source == str(exp.resolve())
+
+
 def test_interrupted_run_resumes_from_its_checkpoint(tmp_path, fakes):
     exp, out = experiment(tmp_path), tmp_path / "out"
     fakes.interrupt_on = {"b"}

@@ -134,8 +134,18 @@ def print_plan(exp: Experiment, profile: str, out: Path, plan: list[PlannedRun],
 def write_snapshot(exp: Experiment, profile: str, out: Path) -> None:
     """experiment.json: what `bench report` needs to rebuild the report from results alone."""
     snap = {"experiment": exp.model_dump(mode="json"), "profile": profile,
-            "source": str(exp.source), "seeds": exp.seeds_for(profile)}
+            "source": _shown_path(Path(exp.source)), "seeds": exp.seeds_for(profile)}
     write_text_if_changed(out / "experiment.json", json.dumps(snap, indent=2) + "\n")
+
+
+def _shown_path(path: Path) -> str:
+    """The YAML's path relative to the working directory when it lies below it (so a
+    committed report does not carry the author's home folder), else absolute."""
+    path = path.resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def lock_output(out: Path):
