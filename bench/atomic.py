@@ -22,6 +22,24 @@ def make_public(path: str | os.PathLike, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
 
 
+def check_output_dir(path: str | os.PathLike, option: str = "--out") -> None:
+    """Raise BenchError, before anything runs or is written, when the output folder `path`
+    cannot be made: its nearest existing ancestor is not a folder (a path under a file) or
+    is not writable. Creates nothing, so a dry run can call it."""
+    from bench.errors import BenchError
+
+    path = Path(path).expanduser().absolute()
+    if path.exists() and not path.is_dir():
+        raise BenchError(f"{option} {path}: exists and is not a folder")
+    top = path
+    while not top.exists():
+        top = top.parent
+    if not top.is_dir():
+        raise BenchError(f"{option} {path}: cannot be created, {top} is not a folder")
+    if not os.access(top, os.W_OK | os.X_OK):
+        raise BenchError(f"{option} {path}: cannot be written, no write permission in {top}")
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Call write(f) on a temp file beside `path`, then rename it to `path`."""
     path = Path(path)

@@ -88,7 +88,8 @@ def test_missing_checkpoint_is_a_clear_error(env):
     with pytest.raises(BenchError, match="checkpoint not found"):
         evaluate_run(run, "cpu")
     result = CliRunner().invoke(app, ["eval", str(run)])
-    assert result.exit_code == 2 and "checkpoint" in result.output
+    assert result.exit_code == 2 and "train the run first" in result.output
+    assert "--resume" not in result.output  # bench eval has no --resume: no hint about it
     assert not (run / "metrics.json").exists()
 
 

@@ -43,13 +43,15 @@ def save_weights_only(cfg, nets, run_dir: Path, step: int = 0) -> None:
     save_run_config(cfg, Path(run_dir) / "config.yaml")
 
 
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint written by save_checkpoint; BenchError if missing or unreadable."""
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu",
+                    missing: str = "not a trained run folder: train the run first") -> dict:
+    """Read a checkpoint written by save_checkpoint; BenchError if missing (saying
+    `missing`, what the caller's user can do) or unreadable."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.is_file():
-        raise BenchError(f"{path}: checkpoint not found (train the run first, or drop --resume)")
+        raise BenchError(f"{path}: checkpoint not found ({missing})")
     try:
         # Our own file, holding RNG states (numpy arrays, python tuples): not weights-only.
         state = torch.load(path, map_location=map_location, weights_only=False)

@@ -119,7 +119,8 @@ def _train(cfg, run_dir: Path, resume: bool, device: torch.device, dist: ddp.Dis
     stop = min(until, t.steps) if until is not None else t.steps
 
     # Resume: the checkpoint must come from the same config (train.steps may grow).
-    ckpt = load_checkpoint(run_dir / CHECKPOINT) if resume else None
+    ckpt = (load_checkpoint(run_dir / CHECKPOINT, missing="train the run first, or drop --resume")
+            if resume else None)
     if ckpt is not None:
         _check_same_config(cfg, ckpt["config"], run_dir / CHECKPOINT)
     step = ckpt["step"] if ckpt is not None else 0
