@@ -48,6 +48,32 @@ def test_bad_config_names_file_and_key(tmp_path, data, needle):
     assert needle in str(e.value)
 
 
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        # each would have crashed mid-run (modulo by zero, torch's optimizer check) or, for
+        # eval, after every run of an experiment had trained; or trained nonsense silently
+        ("train", "steps", 0), ("train", "log_every", 0), ("train", "sample_every", 0),
+        ("train", "ckpt_every", 0), ("train", "lr_g", -1e-4), ("train", "lr_d", 0.0),
+        ("train", "beta1", -0.1), ("train", "beta2", 1.0), ("train", "decay_start", -1),
+        ("train", "global_steps", -1), ("train", "fix_global_steps", -1),
+        ("train.losses", "lambda_feat", -1.0), ("train.losses", "lambda_vgg", -1.0),
+        ("train.losses", "lambda_kl", -0.05), ("train.losses", "lambda_l1", -100.0),
+        ("eval", "batch_size", 0), ("eval", "oracle_steps", 0), ("eval", "oracle_width", 0),
+        ("eval", "oracle_batch_size", 0), ("eval", "num_samples", 0),
+        ("eval", "diversity_samples", -1), ("eval", "kid_subset_size", 1),
+        ("eval", "kid_subsets", 0), ("eval", "oracle_tta_scales", [1.0, 0.0]),
+    ],
+)
+def test_out_of_range_values_are_one_clear_error(tmp_path, section, key, value):
+    data: dict = {}
+    set_dotted(data, f"{section}.{key}", value)
+    p = write(tmp_path, data)
+    with pytest.raises(BenchError) as e:
+        load_run_config(p)
+    assert f"{section}.{key}" in str(e.value) and str(p) in str(e.value)
+
+
 def test_overrides_apply_dotted_keys(tmp_path):
     p = write(tmp_path, {})
     cfg = load_run_config(p, ["train.steps=7", "model.generator={arch: concat}"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bench.schema import Strict
 
@@ -27,9 +27,9 @@ class EvalConfig(Strict):
     # What its outputs index: the data set's own ids ("dataset"), or the ids the protocol
     # scores ("scored": e.g. the 19 Cityscapes trainIds, as the papers' DRN-D-105 predicts).
     segmenter_predicts: Literal["dataset", "scored"] = "dataset"
-    oracle_steps: int = 600  # training steps of the oracle segmenter
-    oracle_width: int = 32  # channels of the oracle U-Net's first level
-    oracle_batch_size: int = 16
+    oracle_steps: int = Field(600, ge=1)  # training steps of the oracle segmenter
+    oracle_width: int = Field(32, ge=1)  # channels of the oracle U-Net's first level
+    oracle_batch_size: int = Field(16, ge=1)
     # Side of the square random-resized crops the oracle trains on (None: the full image
     # size). The net is fully convolutional with coordinate channels in the whole photo's
     # frame, so e.g. 128-pixel crops of 256x256 photos train it 4x faster for 256x256 use.
@@ -57,9 +57,16 @@ class EvalConfig(Strict):
     oracle_dropout: float = Field(0.0, ge=0.0, lt=1.0)
     # AdamW's decoupled weight decay of the oracle (0.05 with dropout 0.1 did not help facades).
     oracle_weight_decay: float = Field(1e-4, ge=0.0)
-    num_samples: int | None = None  # validation maps to use (None: all)
-    diversity_samples: int = 0  # extra random-z samples per map (multimodal models; >= 2 for LPIPS diversity)
-    batch_size: int = 16
+    num_samples: int | None = Field(None, ge=1)  # validation maps to use (None: all)
+    diversity_samples: int = Field(0, ge=0)  # extra random-z samples per map (multimodal models; >= 2 for LPIPS diversity)
+    batch_size: int = Field(16, ge=1)
     seed: int = 0  # seeds the z of every generated sample (per map and sample index)
-    kid_subset_size: int = 1000  # torch-fidelity's default; capped at the number of samples
-    kid_subsets: int = 100
+    kid_subset_size: int = Field(1000, ge=2)  # torch-fidelity's default; capped at the number of samples
+    kid_subsets: int = Field(100, ge=1)
+
+    @field_validator("oracle_tta_scales")
+    @classmethod
+    def _positive_scales(cls, scales: list[float]) -> list[float]:
+        if any(s <= 0 for s in scales):
+            raise ValueError(f"every scale must be > 0, got {scales}")
+        return scales

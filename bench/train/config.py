@@ -12,22 +12,22 @@ from bench.schema import Strict
 class LossConfig(Strict):
     # n_plus_1: OASIS's (N+1)-class segmentation loss (needs the oasis_unet discriminator)
     gan_mode: Literal["hinge", "lsgan", "vanilla", "n_plus_1"] = "hinge"
-    lambda_feat: float = 10.0  # feature matching; 0 turns it off
-    lambda_vgg: float = 10.0  # VGG19 perceptual; 0 turns it off
-    lambda_kl: float = 0.05  # only with an encoder
-    lambda_l1: float = 0.0  # pix2pix uses 100
+    lambda_feat: float = Field(10.0, ge=0.0)  # feature matching; 0 turns it off
+    lambda_vgg: float = Field(10.0, ge=0.0)  # VGG19 perceptual; 0 turns it off
+    lambda_kl: float = Field(0.05, ge=0.0)  # only with an encoder
+    lambda_l1: float = Field(0.0, ge=0.0)  # pix2pix uses 100
     # When the VGG19 weight file is absent: "error" stops, "disable" turns the loss
     # off with a logged warning (and records that in the run's metrics).
     vgg_if_missing: Literal["error", "disable"] = "disable"
 
 
 class TrainConfig(Strict):
-    steps: int = 1000
-    lr_g: float = 1e-4  # TTUR: G 1e-4, D 4e-4 (official GauGAN)
-    lr_d: float = 4e-4
-    beta1: float = 0.0
-    beta2: float = 0.9
-    decay_start: int | None = None  # linear lr decay to 0 from this step; None: constant
+    steps: int = Field(1000, ge=1)
+    lr_g: float = Field(1e-4, gt=0.0)  # TTUR: G 1e-4, D 4e-4 (official GauGAN)
+    lr_d: float = Field(4e-4, gt=0.0)
+    beta1: float = Field(0.0, ge=0.0, lt=1.0)
+    beta2: float = Field(0.9, ge=0.0, lt=1.0)
+    decay_start: int | None = Field(None, ge=0)  # linear lr decay to 0 from this step; None: constant
     losses: LossConfig = Field(default_factory=LossConfig)
     # Speed mode (bench.train.speed): eager fp32 | amp (bf16 autocast, fp32 losses) |
     # fast (amp + channels_last + compiled G and D; CUDA graphs on CUDA) | auto (per device,
@@ -39,11 +39,11 @@ class TrainConfig(Strict):
     channels_last: bool = False  # override of train.speed: channels_last memory format (fast: on)
     # pix2pixHD coarse-to-fine: steps training the global generator alone (at half
     # resolution), then steps with the global generator frozen, then joint.
-    global_steps: int = 0
-    fix_global_steps: int = 0
-    log_every: int = 10
-    sample_every: int = 200
-    ckpt_every: int = 200
+    global_steps: int = Field(0, ge=0)
+    fix_global_steps: int = Field(0, ge=0)
+    log_every: int = Field(10, ge=1)
+    sample_every: int = Field(200, ge=1)
+    ckpt_every: int = Field(200, ge=1)
     # Generator snapshots at this many evenly spaced steps (the last is the final step);
     # evaluation scores each one, for the metric-against-images curves. 0: final only.
     snapshots: int = Field(default=4, ge=0)
