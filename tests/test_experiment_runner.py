@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,19 @@ def test_a_failed_run_does_not_stop_the_others(tmp_path, fakes):
     assert (out / "report.md").is_file()
 
 
+@pytest.mark.parametrize("setting, needle", [
+    ("eval.metrics=[miou,mIoU]", "eval.metrics: unknown metric(s) mIoU"),
+    ("eval.segmenter=drn", "eval.segmenter: unknown 'drn'"),
+    ("eval.segmenter=pretrained", "eval.segmenter_weights: required"),
+])
+def test_a_bad_eval_section_stops_the_plan_before_any_training(tmp_path, fakes, setting, needle):
+    """Evaluation comes after training: its settings are checked before the first run."""
+    out = tmp_path / "out"
+    with pytest.raises(BenchError, match=re.escape(needle)):
+        run_experiment(experiment(tmp_path), profile="smoke", out=out, sets=[setting])
+    assert not out.exists() and fakes.calls == []
+
+
 def test_dry_run_writes_nothing(tmp_path, fakes, capsys):
     out = tmp_path / "out"
     assert run_experiment(experiment(tmp_path), profile="smoke", out=out, dry_run=True) is None
@@ -286,5 +300,6 @@ def test_plan_says_whether_the_oracle_is_cached(tmp_path, fakes, capsys, monkeyp
 
     # No oracle metric (and a pretrained segmenter for mIoU): no oracle line.
     run_experiment(exp, profile="smoke", out=tmp_path / "out", dry_run=True,
-                   sets=[*sets, 'eval.metrics=["fid","miou"]', "eval.segmenter=pretrained"])
+                   sets=[*sets, 'eval.metrics=["fid","miou"]', "eval.segmenter=pretrained",
+                         f"eval.segmenter_weights={tmp_path / 'drn.pt'}"])
     assert "oracle segmenter" not in capsys.readouterr().out

@@ -69,6 +69,21 @@ def check_models(plan: list[PlannedRun], exp: Experiment) -> None:
             raise BenchError(f"{where}: model: {e}") from None
 
 
+def check_eval(plan: list[PlannedRun], exp: Experiment) -> None:
+    """The metric ids and the segmenter of every variant's eval section, checked before any
+    run trains (evaluation, which would find them, comes after training)."""
+    from bench.metrics.registry import check_metric_ids
+    from bench.metrics.segmenters import check_segmenter
+
+    for pr in plan:
+        where = f"{exp.source} (variant {pr.variant})"
+        check_metric_ids(pr.cfg.eval.metrics, where)
+        try:
+            check_segmenter(pr.cfg.eval)
+        except BenchError as e:
+            raise BenchError(f"{where}: {e}") from None
+
+
 def oracle_lines(plan: list[PlannedRun], remote: bool = False) -> list[str]:
     """One line per oracle segmenter the plan's evaluations need: cached, or trained once
     before the first evaluation. Training it is a one-off cost the per-run estimate leaves
@@ -222,6 +237,7 @@ def run_experiment(
         check_device(pr.cfg.device, f"{exp.source} (variant {pr.variant}): device")
     check_data(plan, exp)
     check_models(plan, exp)
+    check_eval(plan, exp)
     states = {pr.run_dir: run_state(pr) for pr in plan}
     print_plan(exp, profile, out, plan, states, launcher)
     if dry_run:

@@ -79,10 +79,7 @@ def _pretrained(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
     from bench.metrics.weights import sha256_of
 
     ev = run_cfg.eval
-    if ev.segmenter_weights is None:
-        raise BenchError("eval.segmenter_weights: required for segmenter 'pretrained' "
-                         "(a TorchScript file, or a state_dict with eval.segmenter_arch)")
-    path = Path(ev.segmenter_weights).expanduser()
+    path = Path(ev.segmenter_weights).expanduser()  # not None: check_segmenter
     if not path.is_file():
         raise WeightsMissing(f"weights missing: {path.name} not found in {path.parent.resolve()}")
     if ev.segmenter_arch is None:
@@ -122,8 +119,17 @@ def _pretrained(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
 SEGMENTERS: dict[str, Callable] = {"oracle": _oracle, "pretrained": _pretrained}
 
 
+def check_segmenter(eval_cfg) -> None:
+    """BenchError unless the eval section names a segmenter that can be built (a missing
+    weight file is not an error: its metrics become null + reason)."""
+    if eval_cfg.segmenter not in SEGMENTERS:
+        raise BenchError(f"eval.segmenter: unknown {eval_cfg.segmenter!r}; valid: "
+                         f"{', '.join(SEGMENTERS)}")
+    if eval_cfg.segmenter == "pretrained" and eval_cfg.segmenter_weights is None:
+        raise BenchError("eval.segmenter_weights: required for segmenter 'pretrained' "
+                         "(a TorchScript file, or a state_dict with eval.segmenter_arch)")
+
+
 def build_segmenter(run_cfg, info, size: tuple[int, int], device) -> tuple[Segmenter, dict]:
-    name = run_cfg.eval.segmenter
-    if name not in SEGMENTERS:
-        raise BenchError(f"eval.segmenter: unknown {name!r}; valid: {', '.join(SEGMENTERS)}")
-    return SEGMENTERS[name](run_cfg, info, size, device)
+    check_segmenter(run_cfg.eval)
+    return SEGMENTERS[run_cfg.eval.segmenter](run_cfg, info, size, device)
