@@ -42,8 +42,11 @@ def test_synthetic_folder_uses_its_meta(tmp_path):
 
 
 def test_missing_folder(tmp_path):
-    with pytest.raises(BenchError, match="nope"):
+    with pytest.raises(BenchError, match="nope: data folder not found"):
         check_folder(tmp_path / "nope")
+    (tmp_path / "README.md").write_text("")
+    with pytest.raises(BenchError, match="README.md: a file, not a data folder"):
+        check_folder(tmp_path / "README.md")
 
 
 def _folder(tmp_path):

@@ -111,7 +111,8 @@ def check_folder(path, dataset: str | None = None) -> dict:
     """Validate a data folder and print counts, classes present and notes."""
     root = Path(path)
     if not root.is_dir():
-        raise BenchError(f"{root}: data folder not found")
+        what = "a file, not a data folder" if root.exists() else "data folder not found"
+        raise BenchError(f"{root}: {what}")
     name = dataset or detect_dataset(root)
     if name not in LAYOUTS:
         raise BenchError(f"--dataset {name!r}: valid layouts are {', '.join(LAYOUTS)}")
