@@ -117,6 +117,20 @@ def _row(name: str, typ: str, default: str, note: str) -> str:
     return f"| `{name}` | {typ} | {default} | {note.replace('|', '/')} |"
 
 
+BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("min_length", "length >="))
+
+
+def _bounds(field) -> str:
+    """A pydantic field's range (Field(ge=..., ...)) as text, e.g. ">= 1, < 1.0"; "" if none."""
+    parts = []
+    for m in field.metadata:
+        for attr, sign in BOUNDS:
+            value = getattr(m, attr, None)
+            if value is not None:
+                parts.append(f"{sign} {value}")
+    return ", ".join(parts)
+
+
 def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
     notes = {**EXTRA.get(model.__name__, {}), **comments(model)}
     rows = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
@@ -127,7 +141,8 @@ def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
             default = _default(f.default_factory())
         else:
             default = _default(f.default)
-        rows.append(_row(prefix + name, _type(f.annotation), default, notes.get(name, "")))
+        typ = _type(f.annotation) + (f", {b}" if (b := _bounds(f)) else "")
+        rows.append(_row(prefix + name, typ, default, notes.get(name, "")))
     return rows
 
 
