@@ -22,12 +22,15 @@ def make_public(path: str | os.PathLike, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
 
 
-def check_output_dir(path: str | os.PathLike, option: str = "--out") -> None:
+def check_output_dir(path: str | os.PathLike | None, option: str = "--out") -> None:
     """Raise BenchError, before anything runs or is written, when the output folder `path`
     cannot be made: its nearest existing ancestor is not a folder (a path under a file) or
-    is not writable. Creates nothing, so a dry run can call it."""
+    is not writable. Creates nothing, so a dry run can call it. None (the command's default
+    folder) passes."""
     from bench.errors import BenchError
 
+    if path is None:
+        return
     path = Path(path).expanduser().absolute()
     if path.exists() and not path.is_dir():
         raise BenchError(f"{option} {path}: exists and is not a folder")

@@ -90,8 +90,7 @@ def run(
     """Train and evaluate every variant and seed of an experiment, then write the report."""
     from bench.experiment.runner import run_experiment
 
-    if out is not None:
-        check_output_dir(out)
+    check_output_dir(out)
     run_experiment(experiment, profile=profile, out=out, device=device, sets=set_,
                    dry_run=dry_run, launcher=launcher)
 
@@ -120,8 +119,7 @@ def train(
     """Train one run config."""
     from bench.train.trainer import train_from_config
 
-    if out is not None:
-        check_output_dir(out)
+    check_output_dir(out)
     train_from_config(config, steps=steps, out=out, resume=resume, device=device, sets=set_)
 
 
@@ -226,8 +224,7 @@ def profile_spade(
     """SPADE throughput: eager vs torch.compile vs Triton, with bandwidth and roofline."""
     from bench.profile.spade import profile_spade as _profile
 
-    if out is not None:
-        check_output_dir(out)
+    check_output_dir(out)
     result = _profile(device=device, dtype=dtype, as_json=json_, quick=quick, out=out)
     failed = [r for r in result["rows"] if r["error"]]
     if failed:  # results are written, but a sweep with failing cases is not a success
@@ -258,8 +255,7 @@ def profile_train(
     """Whole G+D training steps per speed mode: images/s, x fp32 eager, peak memory."""
     from bench.profile.train_modes import profile_train as _profile
 
-    if out is not None:
-        check_output_dir(out)
+    check_output_dir(out)
     result = _profile(target, device=device, as_json=json_, out=out, modes=modes, quick=quick,
                       rounds=rounds, iters=iters, warmup=warmup, profile=profile, cases=cases)
     if result["failed"]:

@@ -9,18 +9,17 @@ without native bf16 (where amp/fast compute in emulated bf16, 10-25x slower than
     .venv/bin/python scripts/fp32_modes.py CASES MODES ROUNDS
     e.g. scripts/fp32_modes.py gaugan35-64-b4,pix2pix-128-b4 eager,cl32,fast32 4
 
-CASES are `bench profile train --cases` names; the step is that command's (the
-trainer's G step + D step, bench.profile.train_modes.Runner), with one 2-iteration
-warm-up per mode (compile time) and ROUNDS interleaved rounds of 2 iterations, the mode
-order rotating. Prints ms/iteration (median) and x fp32 eager (median, min, max of the
-per-round ratios). Results: reports/kernels/cpu-train/amd-avx2/README.md.
+CASES are `bench profile train --cases` names. The measurement is that command's own
+(bench.profile.train_modes.profile_case: the trainer's G step + D step, a 2-iteration
+warm-up per mode, ROUNDS interleaved rounds of 2 iterations with the mode order
+rotating, then peak memory); only the modes are new, given to it as speed plans.
+Prints ms/iteration (median) and x fp32 eager (median, min-max of the per-round ratios).
+Results: reports/kernels/cpu-train/amd-avx2/README.md.
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import torch
 
@@ -49,21 +48,14 @@ def main() -> None:
     speed.plan_speed = plan  # Runner resolves its mode through this
     dev = torch.device("cpu")
     for case in train_modes.resolve_cases(None, dev, False, only=cases):
-        runners = {}
-        for m in modes:
-            t = time.perf_counter()
-            runners[m] = train_modes.Runner(case.cfg, m, dev)
-            runners[m].run(2)
-            print(f"{case.name} {m}: warm-up {time.perf_counter() - t:.1f} s", flush=True)
-        times: dict[str, list[float]] = {m: [] for m in modes}
-        for r in range(rounds):
-            for m in modes[r % len(modes):] + modes[:r % len(modes)]:
-                times[m].append(runners[m].run(2) / 2)
-        for m in modes:
-            ratios = [e / x for e, x in zip(times["eager"], times[m])]
-            print(f"{case.name} {m}: {1000 * statistics.median(times[m]):.0f} ms/iter, x eager "
-                  f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})",
-                  flush=True)
+        for r in train_modes.profile_case(case, dev, modes, warmup=2, rounds=rounds, iters=2):
+            if "error" in r:
+                print(f"{case.name} {r['mode']}: {r['error']}", flush=True)
+                continue
+            warm = r.get("compile_s", r.get("warmup_s", 0.0))
+            print(f"{case.name} {r['mode']}: {r['ms_per_iter']:.0f} ms/iter, x eager "
+                  f"{r['x_eager']:.2f} ({r['x_eager_min']:.2f}-{r['x_eager_max']:.2f}), "
+                  f"warm-up {warm:.1f} s, peak {r['peak_mb']:.0f} MB", flush=True)
 
 
 if __name__ == "__main__":
