@@ -188,3 +188,18 @@ def test_each_variant_keeps_its_colour_in_every_panel(tmp_path):
     colours = [variant_color(data, v) for v in data.variants]
     assert len(set(colours)) == len(colours)
     assert variant_color(data, data.variants[-1]) == colours[-1]
+
+
+def test_report_without_its_run_folders_is_refused_and_left_as_it_is(tmp_path):
+    """A report folder copied without its runs (a committed reports/ folder) would lose its
+    data, objective and reference sections: exit 2, nothing rewritten."""
+    import shutil
+
+    out = tmp_path / "toy-cpu"
+    write_results(out)
+    before = build_report(out).read_text()
+    shutil.rmtree(out / "concat" / "seed1")
+    res = runner.invoke(app, ["report", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "concat/seed1" in res.output and "not here" in res.output
+    assert (out / "report.md").read_text() == before

@@ -169,6 +169,16 @@ def load_report_data(out: Path) -> ReportData:
     missing = [c for c in FIXED if c not in df.columns]
     if missing:
         raise BenchError(f"{csv_path}: missing column(s) {', '.join(missing)}")
+    # The report is rebuilt from the run folders (metrics.json: references and reasons;
+    # config.yaml: data and budget; scalars). Without them (a committed report copied on its
+    # own) it would silently lose those sections: refuse before anything is written.
+    gone = [str(d) for d, st in zip(df["run_dir"], df["status"])
+            if st == "complete" and not (out / str(d)).is_dir()]
+    if gone:
+        raise BenchError(f"{out}: {len(gone)} of the run folders results.csv names are not "
+                         f"here ({', '.join(gone[:3])}{', ...' if len(gone) > 3 else ''}); "
+                         "`bench report` rebuilds from them, so a report folder without its "
+                         "runs is left as it is")
     metric_cols = [c for c in df.columns if c not in FIXED + COST + SPEED + TAIL]
     wanted = exp.get("report", {}).get("metrics")
     metrics = [m for m in wanted if m in metric_cols] if wanted else metric_cols
