@@ -60,7 +60,8 @@ def test_fingerprint_changes_with_what_defines_the_oracle():
     for key, default in oracle.EXTRAS.items():
         assert oracle.oracle_fingerprint(**base, **{key: default}) == fp, key
     for change in ({"class_power": 0.25}, {"dropout": 0.1},
-                   {"weight_decay": 0.05}, {"final_steps": 100}, {"final_crop": 64}):
+                   {"weight_decay": 0.05}, {"final_steps": 100}, {"final_crop": 64},
+                   {"strip": True}):
         assert oracle.oracle_fingerprint(**base, **change) != fp, change
     # every extra is an eval config key
     from bench.metrics.config import EvalConfig

@@ -30,6 +30,47 @@ def test_shapes_any_size_and_features():
     assert net.features(torch.zeros(3, 3, 48, 32)).shape == (3, 8 * 4)
 
 
+def test_strip_context_gives_each_pixel_its_row_and_column_means():
+    """With identity taps and fuse weights, out = x + relu(rowmean + colmean), computed here
+    by explicit loops over rows and columns (an independent reference)."""
+    c, h, w = 3, 5, 7
+    m = oracle.StripContext(c).eval()
+    with torch.no_grad():
+        for conv in (m.rows, m.cols):
+            conv.weight.zero_()
+            conv.weight[:, :, 1 if conv is m.rows else 0, 1 if conv is m.cols else 0] = torch.eye(c)
+        fuse = m.fuse[0].weight
+        fuse.zero_()
+        fuse[:, c:, 0, 0] = torch.eye(c)  # take only the strip half of the concatenation
+    x = torch.randn(2, c, h, w, generator=torch.Generator().manual_seed(0))
+    ref = torch.empty_like(x)
+    for n in range(2):
+        for k in range(c):
+            for i in range(h):
+                for j in range(w):
+                    s = sum(x[n, k, i, jj] for jj in range(w)) / w + sum(x[n, k, ii, j] for ii in range(h)) / h
+                    ref[n, k, i, j] = x[n, k, i, j] + max(float(s), 0.0)
+    bn = m.fuse[1]  # eval BatchNorm with fresh statistics: y = x / sqrt(1 + eps)
+    assert torch.allclose(m(x), x + (ref - x) / (1 + bn.eps) ** 0.5, atol=1e-5)
+
+
+def test_strip_option_adds_modules_and_round_trips(tmp_path):
+    plain, strip = oracle.OracleUNet(3, 4), oracle.OracleUNet(3, 4, strip=True)
+    # the default keeps the old state_dict, so cached oracles still load
+    assert not any(k.startswith("strip") for k in plain.state_dict())
+    assert sum(k.startswith("strip.") for k in strip.state_dict()) > 0
+    assert strip(torch.zeros(1, 3, 20, 36)).shape == (1, 3, 20, 36)
+    net = oracle.train_oracle(toy_set(4, 32), 3, None, steps=2, width=4, batch_size=2, seed=0,
+                              device=torch.device("cpu"), log=lambda m: None, strip=True)
+    path = tmp_path / "o.pt"
+    torch.save({"state_dict": net.state_dict(), "meta": {"num_classes": 3, "width": 4,
+                                                        "strip": True}}, path)
+    back, _ = oracle.load_oracle(path, torch.device("cpu"))
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(back(x), net(x))
+
+
 def test_coord_grid_is_pixel_centres_of_the_whole_frame():
     c = oracle.coord_grid(2, 4, 8)
     assert c.shape == (2, 2, 4, 8)

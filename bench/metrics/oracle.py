@@ -90,16 +90,40 @@ class Context(nn.Module):
         return x + self.fuse(torch.cat([self.local(x), g], dim=1))
 
 
+class StripContext(nn.Module):
+    """(N, C, h, w) -> (N, C, h, w): each pixel is given the mean of its whole row and of its
+    whole column (strip pooling, Hou et al., CVPR 2020), smoothed along the strip by a
+    3-tap conv, then fused in residually like Context.
+
+    Why for facades: rectified facades are grids of rows and columns, and the facade /
+    background boundary (a neighbouring building) is a vertical line through the whole
+    photo. A square receptive field reaches it only at H/16, too coarse to place the edge;
+    a strip at H/2 .. H knows the whole column at full precision."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.rows = nn.Conv2d(c, c, (3, 1), padding=(1, 0), bias=False)  # along h
+        self.cols = nn.Conv2d(c, c, (1, 3), padding=(0, 1), bias=False)  # along w
+        self.fuse = nn.Sequential(nn.Conv2d(2 * c, c, 1, bias=False), nn.BatchNorm2d(c),
+                                  nn.ReLU(inplace=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        row = self.rows(x.mean(dim=3, keepdim=True))  # (N, C, h, 1): each row's mean
+        col = self.cols(x.mean(dim=2, keepdim=True))  # (N, C, 1, w): each column's mean
+        return x + self.fuse(torch.cat([x, (row + col).expand_as(x)], dim=1))
+
+
 class OracleUNet(nn.Module):
     """U-Net with LEVELS pooling levels, widths w, 2w, 4w, 8w, 8w (bottleneck at H/16).
 
     (N, 3, H, W) in [-1, 1] (+ optional (N, 2, H, W) coordinates, default: the whole
     frame) -> (N, C, H, W) logits; any H, W (padded to a multiple of 16 inside).
     `features` returns the globally pooled bottleneck (N, 8w): what fd_oracle /
-    kid_oracle compare.
+    kid_oracle compare. strip: a StripContext after every decoder level.
     """
 
-    def __init__(self, num_classes: int, width: int = 32, dropout: float = 0.0):
+    def __init__(self, num_classes: int, width: int = 32, dropout: float = 0.0,
+                 strip: bool = False):
         super().__init__()
         w = width
         chans = [w, 2 * w, 4 * w, 8 * w]  # encoder level widths, at H, H/2, H/4, H/8
@@ -112,6 +136,8 @@ class OracleUNet(nn.Module):
             decs.append(_block(2 * skip, skip))
             c = skip
         self.up, self.dec = nn.ModuleList(ups), nn.ModuleList(decs)
+        self.strip = (nn.ModuleList([StripContext(c) for c in reversed(chans)]) if strip
+                      else [nn.Identity()] * len(chans))
         # Spatial dropout (training only, no parameters): on the bottleneck and before the
         # head, against over-fitting a few hundred photos.
         self.drop = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
@@ -140,8 +166,8 @@ class OracleUNet(nn.Module):
         h, w = x.shape[-2:]
         x, skips = self._encode(x, coords)
         x = self.drop(x)
-        for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
-            x = dec(torch.cat([up(x), skip], dim=1))
+        for up, dec, strip, skip in zip(self.up, self.dec, self.strip, reversed(skips)):
+            x = strip(dec(torch.cat([up(x), skip], dim=1)))
         return self.head(self.drop(x))[..., :h, :w]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,7 +188,7 @@ def predict_logits(net: nn.Module, x: torch.Tensor, tta: bool = True) -> torch.T
 # only when it differs from its default, so caches of the default settings stay valid.
 # (EvalConfig key oracle_<name> -> train_oracle keyword <name>.)
 EXTRAS = {"class_power": 0.5, "dropout": 0.0, "weight_decay": WEIGHT_DECAY,
-          "final_steps": 0, "final_crop": None}
+          "final_steps": 0, "final_crop": None, "strip": False}
 
 
 def oracle_extras(eval_cfg) -> dict:
@@ -273,7 +299,8 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
                  batch_size: int, seed: int, device: torch.device, log=print,
                  crop: int | None = None, bf16: bool = False, class_power: float = 0.5,
                  dropout: float = 0.0, weight_decay: float = WEIGHT_DECAY,
-                 final_steps: int = 0, final_crop: int | None = None) -> OracleUNet:
+                 final_steps: int = 0, final_crop: int | None = None,
+                 strip: bool = False) -> OracleUNet:
     """AdamW with a one-cycle schedule, class-balanced cross-entropy on augmented real
     photos (don't-care ignored), deterministic for a seed on one machine.
 
@@ -285,7 +312,7 @@ def train_oracle(train_set, num_classes: int, ignore_index: int | None, steps: i
     are otherwise never predicted."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    net = OracleUNet(num_classes, width, dropout).to(device)
+    net = OracleUNet(num_classes, width, dropout, strip).to(device)
     if bf16:  # convolutions pick their fast bf16 kernels in channels_last
         net = net.to(memory_format=torch.channels_last)
     weight = class_weights(train_set, num_classes, ignore_index, power=class_power).to(device)
@@ -384,7 +411,7 @@ def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device
 def load_oracle(path: Path, device: torch.device) -> tuple[OracleUNet, dict]:
     state = torch.load(path, map_location="cpu", weights_only=True)
     meta = state["meta"]
-    net = OracleUNet(meta["num_classes"], meta["width"])
+    net = OracleUNet(meta["num_classes"], meta["width"], strip=meta.get("strip", False))
     net.load_state_dict(state["state_dict"])
     net = net.to(memory_format=torch.contiguous_format)  # scored in fp32, contiguous
     return net.to(device).eval(), meta
