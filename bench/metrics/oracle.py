@@ -63,6 +63,12 @@ def _block(cin: int, cout: int, dilation: int = 1) -> nn.Sequential:
     )
 
 
+def _fuse(c: int) -> nn.Sequential:
+    """(N, 2C, h, w) -> (N, C, h, w): how Context and StripContext merge their branch in."""
+    return nn.Sequential(nn.Conv2d(2 * c, c, 1, bias=False), nn.BatchNorm2d(c),
+                         nn.ReLU(inplace=True))
+
+
 def coord_grid(n: int, h: int, w: int, device=None) -> torch.Tensor:
     """(n, 2, h, w): (y, x) of each pixel centre in [-1, 1] of the whole photo."""
     ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 - 1
@@ -82,8 +88,7 @@ class Context(nn.Module):
         super().__init__()
         self.local = _block(c, c, dilation=2)
         self.glob = nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU(inplace=True))
-        self.fuse = nn.Sequential(nn.Conv2d(2 * c, c, 1, bias=False), nn.BatchNorm2d(c),
-                                  nn.ReLU(inplace=True))
+        self.fuse = _fuse(c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         g = self.glob(x.mean(dim=(2, 3), keepdim=True)).expand_as(x)  # (N, C, h, w)
@@ -104,8 +109,7 @@ class StripContext(nn.Module):
         super().__init__()
         self.rows = nn.Conv2d(c, c, (3, 1), padding=(1, 0), bias=False)  # along h
         self.cols = nn.Conv2d(c, c, (1, 3), padding=(0, 1), bias=False)  # along w
-        self.fuse = nn.Sequential(nn.Conv2d(2 * c, c, 1, bias=False), nn.BatchNorm2d(c),
-                                  nn.ReLU(inplace=True))
+        self.fuse = _fuse(c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         row = self.rows(x.mean(dim=3, keepdim=True))  # (N, C, h, 1): each row's mean
@@ -136,8 +140,9 @@ class OracleUNet(nn.Module):
             decs.append(_block(2 * skip, skip))
             c = skip
         self.up, self.dec = nn.ModuleList(ups), nn.ModuleList(decs)
-        self.strip = (nn.ModuleList([StripContext(c) for c in reversed(chans)]) if strip
-                      else [nn.Identity()] * len(chans))
+        # Identity has no parameters: without strip the state_dict is the one old caches hold
+        self.strip = nn.ModuleList([StripContext(c) if strip else nn.Identity()
+                                    for c in reversed(chans)])
         # Spatial dropout (training only, no parameters): on the bottleneck and before the
         # head, against over-fitting a few hundred photos.
         self.drop = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
