@@ -56,7 +56,8 @@ def main() -> None:
     edge = boundary_band(batch["label"], 1)
     right = pred == batch["label"]
     on, off = edge & scored, ~edge & scored
-    print(json.dumps({"oracle": str(path), "size": list(size), "val_photos": len(val),
+    print(json.dumps({"oracle": str(path), "members": meta.get("member_paths", [str(path)]),
+                      "size": list(size), "val_photos": len(val),
                       "miou": s["miou"], "pixel_acc": s["pixel_acc"],
                       "iou_per_class": dict(zip(info.class_names or range(info.num_classes),
                                                 s["iou_per_class"])),

@@ -298,6 +298,14 @@ def test_plan_says_whether_the_oracle_is_cached(tmp_path, fakes, capsys, monkeyp
     run_experiment(exp, profile="smoke", out=tmp_path / "out", sets=sets, dry_run=True)
     assert f"oracle segmenter: cached ({planned})" in capsys.readouterr().out
 
+    # A two-member ensemble: member 1 is the cached oracle of the same seed; member 2 is not
+    run_experiment(exp, profile="smoke", out=tmp_path / "out", dry_run=True,
+                   sets=[*sets, "eval.oracle_members=2"])
+    text = capsys.readouterr().out
+    seed = cfg.eval.seed
+    assert f"oracle segmenter member 1 of 2 (seed {seed}): cached ({planned})" in text
+    assert f"oracle segmenter member 2 of 2 (seed {seed + 1}): not cached; trains once" in text
+
     # No oracle metric (and a pretrained segmenter for mIoU): no oracle line.
     run_experiment(exp, profile="smoke", out=tmp_path / "out", dry_run=True,
                    sets=[*sets, 'eval.metrics=["fid","miou"]', "eval.segmenter=pretrained",

@@ -244,3 +244,36 @@ def test_oracle_bf16_only_where_bf16_is_native(tmp_path, monkeypatch, capsys, na
     # a second oracle in the same process: the note is not repeated
     oracle.load_or_train_oracle(cfg.data, info, (32, 32), cfg.eval, torch.device("cpu"))
     assert capsys.readouterr().err.count("no native bf16") == (0 if native else 1)
+
+
+def test_ensemble_is_the_mean_of_the_single_oracles_of_consecutive_seeds(tmp_path, monkeypatch):
+    from bench.data.registry import dataset_info
+
+    cfg = run_cfg(tmp_path, seed=3, oracle_members=2, oracle_tta=False)
+    info = dataset_info(cfg.data)
+    cpu = torch.device("cpu")
+    ens, path, meta = oracle.load_or_train_oracle(cfg.data, info, (32, 32), cfg.eval, cpu)
+    # each member is the cache file of the single oracle with that seed (shared with it)
+    singles = [oracle.load_or_train_oracle(cfg.data, info, (32, 32),
+                                           run_cfg(tmp_path, seed=s).eval, cpu) for s in (3, 4)]
+    assert path == singles[0][1] and meta["member_paths"] == [str(p) for _, p, _ in singles]
+    assert meta["members"] == [m["fingerprint"] for _, _, m in singles]
+    assert meta["fingerprint"] == singles[0][2]["fingerprint"]  # what fd_oracle is named by
+    assert meta["train_seconds"] == pytest.approx(sum(m["train_seconds"] for *_, m in singles))
+    assert singles[0][2]["fingerprint"] != singles[1][2]["fingerprint"]
+
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    a, b = (net(x) for net, _, _ in singles)
+    assert not torch.allclose(a, b)  # two different nets: the mean is not either one
+    with torch.no_grad():
+        torch.testing.assert_close(ens(x), (a + b) / 2)
+        torch.testing.assert_close(ens.features(x), singles[0][0].features(x))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("retrained although cached")
+
+    monkeypatch.setattr(oracle, "train_oracle", no_training)
+    seg, seg_meta = build_segmenter(cfg, info, (32, 32), cpu)
+    assert seg.produced_by == f"trained oracle ensemble of 2 {'+'.join(meta['members'])}"
+    with torch.no_grad():
+        assert torch.equal(seg.predict(x), ((a + b) / 2).argmax(1))

@@ -112,14 +112,17 @@ def oracle_lines(plan: list[PlannedRun], remote: bool = False) -> list[str]:
             device = resolve_device(None, pr.cfg.device)
         except BenchError:
             continue  # the run itself reports it
-        path, bf16 = oracle_cache_file(data, size, ev, device, create=False)
-        if path.is_file():
-            lines.append(f"oracle segmenter: cached ({path})")
-        else:
-            how = "bf16 autocast" if bf16 else "fp32"
-            lines.append(f"oracle segmenter: not cached; trains once before the first "
-                         f"evaluation ({steps}, {how} on {device.type}), a one-off time not "
-                         f"in the estimate; then cached at {path}")
+        for k in range(ev.oracle_members):
+            name = ("oracle segmenter" if ev.oracle_members == 1
+                    else f"oracle segmenter member {k + 1} of {ev.oracle_members} (seed {ev.seed + k})")
+            path, bf16 = oracle_cache_file(data, size, ev, device, create=False, member=k)
+            if path.is_file():
+                lines.append(f"{name}: cached ({path})")
+            else:
+                how = "bf16 autocast" if bf16 else "fp32"
+                lines.append(f"{name}: not cached; trains once before the first "
+                             f"evaluation ({steps}, {how} on {device.type}), a one-off time not "
+                             f"in the estimate; then cached at {path}")
     return list(dict.fromkeys(lines))  # one line per oracle: the runs share it
 
 

@@ -61,6 +61,10 @@ class EvalConfig(Strict):
     # (facades: grids of windows, and a vertical facade/background edge). On facades
     # 128x128 it did not help: 0.370 / 0.658 against 0.380 / 0.668, and 24% slower.
     oracle_strip: bool = False
+    # Ensemble: train this many oracles (seeds eval.seed, eval.seed + 1, ...; each its own
+    # cache entry, the single oracle of that seed) and average their logits. n times the
+    # one-off training. fd_oracle / kid_oracle use the first member's features only.
+    oracle_members: int = Field(1, ge=1)
     num_samples: int | None = Field(None, ge=1)  # validation maps to use (None: all)
     diversity_samples: int = Field(0, ge=0)  # extra random-z samples per map (multimodal models; >= 2 for LPIPS diversity)
     batch_size: int = Field(16, ge=1)

@@ -21,6 +21,8 @@ also neighbouring buildings, which look like facade; only context and position t
   2-core AVX512-BF16 CPU at width 16, 96x96 crops: more steps in the same budget);
   the weights stay fp32 and scoring runs in fp32.
 Test-time horizontal flips (average of the two logits) are in `predict_logits`.
+eval.oracle_members > 1 averages the logits of oracles trained with consecutive seeds
+(OracleEnsemble), each member cached like a single oracle.
 """
 
 from __future__ import annotations
@@ -177,6 +179,23 @@ class OracleUNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self._encode(x, None)[0].mean(dim=(2, 3))  # (N, 8w)
+
+
+class OracleEnsemble(nn.Module):
+    """Several OracleUNets (different seeds): (N, 3, H, W) -> the mean of their logits.
+
+    `features` is member 0's, so fd_oracle / kid_oracle of an ensemble are those of the
+    single oracle with the same first seed (comparable across ensemble sizes)."""
+
+    def __init__(self, members: list[OracleUNet]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor, coords: torch.Tensor | None = None) -> torch.Tensor:
+        return sum(m(x, coords) for m in self.members) / len(self.members)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.members[0].features(x)
 
 
 def predict_logits(net: nn.Module, x: torch.Tensor, tta: bool = True) -> torch.Tensor:
@@ -367,9 +386,11 @@ def _say_once(message: str) -> None:
 
 
 def oracle_cache_file(data_cfg, size: tuple[int, int], eval_cfg, device: torch.device,
-                      create: bool = True) -> tuple[Path, bool]:
+                      create: bool = True, member: int = 0) -> tuple[Path, bool]:
     """(cache file, whether it trains under bf16 autocast) of the oracle these settings give
-    on `device`; the file may not exist yet (create=False: its folder neither)."""
+    on `device`; the file may not exist yet (create=False: its folder neither). member k of
+    an ensemble (eval.oracle_members) is the single oracle of seed eval.seed + k: its own
+    cache entry, shared with any config that trains that seed alone."""
     bf16 = eval_cfg.oracle_bf16
     if bf16 and not bf16_is_fast(device.type):
         # Emulated bf16 is ~10x slower than fp32 (bench.train.speed.bf16_is_fast): fp32 here,
@@ -378,20 +399,37 @@ def oracle_cache_file(data_cfg, size: tuple[int, int], eval_cfg, device: torch.d
         _say_once(f"eval.oracle_bf16: no native bf16 on this {device.type} (AVX512-BF16/AMX "
                   "or a CUDA GPU): the oracle trains in fp32, its own cache entry (emulated "
                   "bf16 runs about 10x slower than fp32)")
-    path = oracle_path(data_cfg, size, eval_cfg.seed, eval_cfg.oracle_steps,
+    path = oracle_path(data_cfg, size, eval_cfg.seed + member, eval_cfg.oracle_steps,
                        eval_cfg.oracle_width, eval_cfg.oracle_batch_size, eval_cfg.oracle_crop,
                        bf16, create=create, **oracle_extras(eval_cfg))
     return path, bf16
 
 
 def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device: torch.device
-                         ) -> tuple[OracleUNet, Path, dict]:
-    """The cached oracle for this fingerprint, training it first if needed (one process at a time)."""
+                         ) -> tuple[OracleUNet | OracleEnsemble, Path, dict]:
+    """The cached oracle for these settings, training it first if needed (one process at a
+    time). With eval.oracle_members = n > 1: an OracleEnsemble of the n single oracles of
+    seeds eval.seed .. eval.seed + n - 1; path and meta are member 0's (what fd_oracle
+    reads), plus meta["members"] (every member's fingerprint) and the summed train_seconds."""
+    n = eval_cfg.oracle_members
+    loaded = [_load_or_train_member(data_cfg, info, size, eval_cfg, device, k) for k in range(n)]
+    if n == 1:
+        return loaded[0]
+    nets, paths, metas = zip(*loaded)
+    meta = {**metas[0], "members": [m["fingerprint"] for m in metas],
+            "member_paths": [str(p) for p in paths],
+            "train_seconds": sum(m["train_seconds"] for m in metas)}
+    return OracleEnsemble(list(nets)).to(device).eval(), paths[0], meta
+
+
+def _load_or_train_member(data_cfg, info, size: tuple[int, int], eval_cfg, device: torch.device,
+                          member: int) -> tuple[OracleUNet, Path, dict]:
     from bench.data.registry import build_dataset
 
-    path, bf16 = oracle_cache_file(data_cfg, size, eval_cfg, device)
+    path, bf16 = oracle_cache_file(data_cfg, size, eval_cfg, device, member=member)
     crop, extras = eval_cfg.oracle_crop, oracle_extras(eval_cfg)
-    args = (data_cfg, size, eval_cfg.seed, eval_cfg.oracle_steps, eval_cfg.oracle_width,
+    seed = eval_cfg.seed + member
+    args = (data_cfg, size, seed, eval_cfg.oracle_steps, eval_cfg.oracle_width,
             eval_cfg.oracle_batch_size, crop, bf16)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second run waits, then reads the cached file
@@ -399,7 +437,7 @@ def load_or_train_oracle(data_cfg, info, size: tuple[int, int], eval_cfg, device
             t0 = time.perf_counter()
             net = train_oracle(build_dataset(data_cfg, "train"), info.num_classes, info.dontcare_id,
                                eval_cfg.oracle_steps, eval_cfg.oracle_width,
-                               eval_cfg.oracle_batch_size, eval_cfg.seed, device,
+                               eval_cfg.oracle_batch_size, seed, device,
                                log=lambda m: print(m, file=sys.stderr), crop=crop, bf16=bf16,
                                **extras)
             meta = {"fingerprint": oracle_fingerprint(*args, **extras), "version": ORACLE_VERSION,

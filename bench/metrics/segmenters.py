@@ -70,7 +70,9 @@ def _oracle(run_cfg, info, size, device) -> tuple[Segmenter, dict]:
     from bench.metrics.oracle import load_or_train_oracle
 
     net, path, meta = load_or_train_oracle(run_cfg.data, info, size, run_cfg.eval, device)
-    seg = Segmenter(net, f"trained oracle {meta['fingerprint']}", "minus1_1", info.num_classes,
+    fps = meta.get("members", [meta["fingerprint"]])
+    what = "trained oracle" if len(fps) == 1 else f"trained oracle ensemble of {len(fps)}"
+    seg = Segmenter(net, f"{what} {'+'.join(fps)}", "minus1_1", info.num_classes,
                     tta=run_cfg.eval.oracle_tta, scales=tuple(run_cfg.eval.oracle_tta_scales))
     return seg, {"oracle_path": str(path), **meta}
 
