@@ -273,7 +273,7 @@ def test_ensemble_is_the_mean_of_the_single_oracles_of_consecutive_seeds(tmp_pat
         raise AssertionError("retrained although cached")
 
     monkeypatch.setattr(oracle, "train_oracle", no_training)
-    seg, seg_meta = build_segmenter(cfg, info, (32, 32), cpu)
+    seg, _ = build_segmenter(cfg, info, (32, 32), cpu)
     assert seg.produced_by == f"trained oracle ensemble of 2 {'+'.join(meta['members'])}"
     with torch.no_grad():
         assert torch.equal(seg.predict(x), ((a + b) / 2).argmax(1))
