@@ -64,6 +64,8 @@ class EvalConfig(Strict):
     # Ensemble: train this many oracles (seeds eval.seed, eval.seed + 1, ...; each its own
     # cache entry, the single oracle of that seed) and average their logits. n times the
     # one-off training. fd_oracle / kid_oracle use the first member's features only.
+    # Facades 128x128 (cpu profile recipe): seeds 0 / 1 alone 0.380 / 0.668 and 0.385 /
+    # 0.668 (mIoU / pixel accuracy), both together 0.390 / 0.675, for twice the training.
     oracle_members: int = Field(1, ge=1)
     num_samples: int | None = Field(None, ge=1)  # validation maps to use (None: all)
     diversity_samples: int = Field(0, ge=0)  # extra random-z samples per map (multimodal models; >= 2 for LPIPS diversity)
